@@ -1,0 +1,4 @@
+//! Everything that talks to Clerk's Frontend API.
+
+pub(crate) mod fapi;
+pub(crate) mod sessions;

@@ -1,0 +1,198 @@
+//! HTTP Basic client credentials (RFC 7617), as iLEAP and PACT clients send them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::secret::Secret;
+
+/// The longest `Authorization` header read; anything longer is refused unparsed.
+const MAX_HEADER_LEN: usize = 8 * 1024;
+
+/// A client's user name (a Clerk identifier: e-mail address or username) and password.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    pub(crate) identifier: String,
+    pub(crate) password: Secret,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("identifier", &self.identifier).field("password", &self.password).finish()
+    }
+}
+
+/// Why the `Authorization` header holds no usable Basic credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BasicError {
+    Missing,
+    NotBasic,
+    TooLong,
+    NotBase64,
+    NotUtf8,
+    NoColon,
+    EmptyUserName,
+    EmptyPassword,
+}
+
+impl fmt::Display for BasicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "client authentication required: send HTTP Basic credentials",
+            Self::NotBasic => "the Authorization header must use the Basic scheme",
+            Self::TooLong => "the Authorization header is too long",
+            Self::NotBase64 => "the Basic credentials are not valid base64",
+            Self::NotUtf8 => "the Basic credentials are not valid UTF-8",
+            Self::NoColon => "the Basic credentials must be client_id:client_secret",
+            Self::EmptyUserName => "the client_id is empty",
+            Self::EmptyPassword => "the client_secret is empty",
+        })
+    }
+}
+
+impl Credentials {
+    /// Reads `Authorization: Basic base64(user:password)`: scheme case-insensitive, split on the
+    /// first `:` (a password may hold colons), UTF-8. With `form_encoded`, both parts are
+    /// form-decoded first (RFC 6749 §2.3.1).
+    pub(crate) fn from_headers(headers: &HeaderMap, form_encoded: bool) -> Result<Self, BasicError> {
+        let mut values = headers.get_all(AUTHORIZATION).iter();
+        let value = values.next().ok_or(BasicError::Missing)?;
+        if values.next().is_some() {
+            return Err(BasicError::NotBasic);
+        }
+        if value.len() > MAX_HEADER_LEN {
+            return Err(BasicError::TooLong);
+        }
+        let encoded = strip_scheme(value.as_bytes(), b"basic").ok_or(BasicError::NotBasic)?;
+        let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| BasicError::NotBase64)?;
+        let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
+        let (user, password) = decoded.split_once(':').ok_or(BasicError::NoColon)?;
+        let (user, password) = if form_encoded {
+            (form_decode(user), form_decode(password))
+        } else {
+            (Cow::Borrowed(user), Cow::Borrowed(password))
+        };
+        if user.is_empty() {
+            return Err(BasicError::EmptyUserName);
+        }
+        if password.is_empty() {
+            return Err(BasicError::EmptyPassword);
+        }
+        Ok(Self { identifier: user.into_owned(), password: Secret::new(password.into_owned()) })
+    }
+}
+
+/// The part of an auth header value after `<scheme> `, matching the scheme case-insensitively.
+pub(crate) fn strip_scheme<'a>(value: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
+    let (head, rest) = value.split_at_checked(scheme.len())?;
+    if !head.eq_ignore_ascii_case(scheme) {
+        return None;
+    }
+    match rest.first() {
+        Some(b' ') => Some(rest.trim_ascii_start()),
+        _ => None,
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value.
+fn form_decode(value: &str) -> Cow<'_, str> {
+    let mut decoded = form_urlencoded::parse(value.as_bytes()).map(|(key, rest)| {
+        // `parse` splits on `&` and `=`; a lone value comes back as a key without a value.
+        if rest.is_empty() { key } else { Cow::Owned(format!("{key}={rest}")) }
+    });
+    match (value.contains(['&', '=']), decoded.next()) {
+        (false, Some(single)) => single,
+        _ => Cow::Owned(percent_decode_keeping_separators(value)),
+    }
+}
+
+/// Form-decoding of a value that holds `&` or `=`, which `form_urlencoded::parse` would split on.
+fn percent_decode_keeping_separators(value: &str) -> String {
+    value
+        .split('&')
+        .map(|part| {
+            part.split('=')
+                .map(|piece| form_urlencoded::parse(piece.as_bytes()).map(|(k, _)| k.into_owned()).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("=")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
+        headers
+    }
+
+    fn basic(user_pass: &str) -> HeaderMap {
+        headers(format!("Basic {}", STANDARD.encode(user_pass)).as_bytes())
+    }
+
+    #[test]
+    fn splits_on_the_first_colon_and_keeps_unicode() {
+        let credentials = Credentials::from_headers(&basic("ileap@way.cloud:pa:ss:wörd ✓"), false).unwrap();
+        assert_eq!(credentials.identifier, "ileap@way.cloud");
+        assert_eq!(credentials.password.expose(), "pa:ss:wörd ✓");
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive_and_extra_spaces_are_tolerated() {
+        for scheme in ["basic", "BASIC", "bAsIc"] {
+            let value = format!("{scheme}   {}", STANDARD.encode("a:b"));
+            let credentials = Credentials::from_headers(&headers(value.as_bytes()), false).unwrap();
+            assert_eq!(credentials.identifier, "a");
+        }
+    }
+
+    #[test]
+    fn every_malformation_has_its_own_error() {
+        let parse = |map: &HeaderMap| Credentials::from_headers(map, false).unwrap_err();
+        assert_eq!(parse(&HeaderMap::new()), BasicError::Missing);
+        assert_eq!(parse(&headers(b"Bearer abc")), BasicError::NotBasic);
+        assert_eq!(parse(&headers(b"Basicabc")), BasicError::NotBasic);
+        assert_eq!(parse(&headers(b"Basic")), BasicError::NotBasic);
+        assert_eq!(parse(&headers(b"Basic !!!")), BasicError::NotBase64);
+        let not_utf8 = format!("Basic {}", STANDARD.encode([0xff, b':', b'x']));
+        assert_eq!(parse(&headers(not_utf8.as_bytes())), BasicError::NotUtf8);
+        assert_eq!(parse(&basic("no-colon")), BasicError::NoColon);
+        assert_eq!(parse(&basic(":secret")), BasicError::EmptyUserName);
+        assert_eq!(parse(&basic("user:")), BasicError::EmptyPassword);
+        let long = format!("Basic {}", "A".repeat(MAX_HEADER_LEN));
+        assert_eq!(parse(&headers(long.as_bytes())), BasicError::TooLong);
+        let mut two = basic("a:b");
+        two.append(AUTHORIZATION, HeaderValue::from_static("Basic YTpi"));
+        assert_eq!(parse(&two), BasicError::NotBasic);
+    }
+
+    #[test]
+    fn form_decoding_is_opt_in() {
+        let map = basic("user%40example.com:p%3Ass+w%26rd%3D1");
+        let raw = Credentials::from_headers(&map, false).unwrap();
+        assert_eq!(raw.identifier, "user%40example.com");
+        assert_eq!(raw.password.expose(), "p%3Ass+w%26rd%3D1");
+        let decoded = Credentials::from_headers(&map, true).unwrap();
+        assert_eq!(decoded.identifier, "user@example.com");
+        assert_eq!(decoded.password.expose(), "p:ss w&rd=1");
+        let literal = Credentials::from_headers(&basic("a:x&y=z"), true).unwrap();
+        assert_eq!(literal.password.expose(), "x&y=z");
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let credentials = Credentials::from_headers(&basic("user:hunter2"), false).unwrap();
+        let debug = format!("{credentials:?}");
+        assert!(debug.contains("user"));
+        assert!(!debug.contains("hunter2"));
+    }
+}
