@@ -4,6 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::authorize::AccessRule;
+use crate::rejection::ErrorStyle;
+use crate::verify::jwks::FixedKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use reqwest::Url;
@@ -16,6 +19,11 @@ pub const ENV_PUBLISHABLE_KEY: &str = "CLERK_PUBLISHABLE_KEY";
 pub const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
 /// The environment variable naming a Clerk JWT template for the handed-out access tokens.
 pub const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
+/// The environment variable holding the instance's PEM public key, for verification without
+/// fetching Clerk's JWKS.
+pub const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
+/// The environment variable listing the allowed authorized parties (`azp`), comma-separated.
+pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
 
 /// Configuration of a [`ClerkBasicAuthLayer`](crate::ClerkBasicAuthLayer).
 ///
@@ -37,6 +45,19 @@ pub const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
 /// | least time left on a cached token handed out ([`with_refresh_margin`](Self::with_refresh_margin)) | 15 s |
 /// | credentials with a cached Clerk session ([`with_session_capacity`](Self::with_session_capacity)) | 10,000 |
 /// | failed sign-ins per identifier before Clerk is spared ([`with_failure_throttle`](Self::with_failure_throttle)) | 5 in 15 min |
+/// | routes protected | all but the token endpoint, the discovery routes and public paths ([`with_public_path`](Self::with_public_path), [`with_public_prefix`](Self::with_public_prefix), [`with_protected_prefix`](Self::with_protected_prefix)) |
+/// | requests without a token ([`with_optional_auth`](Self::with_optional_auth)) | refused |
+/// | clock leeway for `exp`, `nbf`, `iat` ([`with_leeway`](Self::with_leeway)) | 5 s |
+/// | allowed authorized parties, `azp` ([`with_authorized_parties`](Self::with_authorized_parties)) | not checked |
+/// | tokens of `pending` sessions ([`with_pending_sessions`](Self::with_pending_sessions)) | refused |
+/// | JWKS refetch on an unknown `kid` ([`with_jwks_refetch_interval`](Self::with_jwks_refetch_interval)) | at most every 10 s |
+/// | JWKS refresh ([`with_jwks_ttl`](Self::with_jwks_ttl)) | every 5 min |
+/// | networkless key ([`with_jwt_key`](Self::with_jwt_key)) | none: keys come from the JWKS |
+/// | verified tokens remembered ([`with_verified_token_cache`](Self::with_verified_token_cache)) | 10,000 |
+/// | discovery routes ([`with_openid_configuration_path`](Self::with_openid_configuration_path), [`with_jwks_path`](Self::with_jwks_path)) | `/.well-known/openid-configuration`, `/jwks` |
+/// | forwarding headers for discovery URLs ([`with_forwarded_headers`](Self::with_forwarded_headers)) | honoured |
+/// | error bodies on protected routes ([`with_error_style`](Self::with_error_style)) | PACT v2, iLEAP under `/2/ileap/` |
+/// | access rules ([`with_access_rule`](Self::with_access_rule)) | none |
 ///
 /// # Example
 /// ```
@@ -64,6 +85,23 @@ pub struct ClerkBasicAuthConfig {
     pub(crate) session_capacity: usize,
     pub(crate) failure_limit: u32,
     pub(crate) failure_window: Duration,
+    pub(crate) public_paths: Vec<String>,
+    pub(crate) public_prefixes: Vec<String>,
+    pub(crate) protected_prefixes: Vec<String>,
+    pub(crate) optional_auth: bool,
+    pub(crate) leeway: Duration,
+    pub(crate) authorized_parties: Vec<String>,
+    pub(crate) allow_pending_sessions: bool,
+    pub(crate) jwks_refetch_interval: Duration,
+    pub(crate) jwks_ttl: Duration,
+    pub(crate) jwt_key: Option<FixedKey>,
+    pub(crate) verified_token_capacity: usize,
+    pub(crate) openid_configuration_path: Option<String>,
+    pub(crate) jwks_path: Option<String>,
+    pub(crate) public_base_url: Option<String>,
+    pub(crate) trust_forwarded_headers: bool,
+    pub(crate) error_style: ErrorStyle,
+    pub(crate) access_rules: Vec<AccessRule>,
 }
 
 impl ClerkBasicAuthConfig {
@@ -94,6 +132,23 @@ impl ClerkBasicAuthConfig {
             session_capacity: 10_000,
             failure_limit: 5,
             failure_window: Duration::from_secs(15 * 60),
+            public_paths: Vec::new(),
+            public_prefixes: Vec::new(),
+            protected_prefixes: Vec::new(),
+            optional_auth: false,
+            leeway: Duration::from_secs(5),
+            authorized_parties: Vec::new(),
+            allow_pending_sessions: false,
+            jwks_refetch_interval: Duration::from_secs(10),
+            jwks_ttl: Duration::from_secs(5 * 60),
+            jwt_key: None,
+            verified_token_capacity: 10_000,
+            openid_configuration_path: Some("/.well-known/openid-configuration".to_owned()),
+            jwks_path: Some("/jwks".to_owned()),
+            public_base_url: None,
+            trust_forwarded_headers: true,
+            error_style: ErrorStyle::default(),
+            access_rules: Vec::new(),
         })
     }
 
@@ -124,6 +179,8 @@ impl ClerkBasicAuthConfig {
     /// | `CLERK_PUBLISHABLE_KEY` | a publishable key, used when no URL is set |
     /// | `CLERK_ORGANIZATION_ID` | optional: organization id or slug to activate |
     /// | `CLERK_JWT_TEMPLATE` | optional: JWT template name for the access tokens |
+    /// | `CLERK_JWT_KEY` | optional: the instance's PEM public key, to verify without fetching keys |
+    /// | `CLERK_AUTHORIZED_PARTIES` | optional: comma-separated allowed `azp` origins |
     ///
     /// Empty variables count as unset.
     ///
@@ -148,6 +205,12 @@ impl ClerkBasicAuthConfig {
         }
         if let Some(template) = var(ENV_JWT_TEMPLATE) {
             config = config.with_jwt_template(template.trim());
+        }
+        if let Some(pem) = var(ENV_JWT_KEY) {
+            config = config.with_jwt_key(&pem)?;
+        }
+        if let Some(parties) = var(ENV_AUTHORIZED_PARTIES) {
+            config = config.with_authorized_parties(parties.split(',').map(str::trim).filter(|p| !p.is_empty()));
         }
         Ok(config)
     }
@@ -231,6 +294,137 @@ impl ClerkBasicAuthConfig {
         self
     }
 
+    /// Leave requests whose path is exactly `path` unprotected (a health check, say). A missing
+    /// leading `/` is added.
+    pub fn with_public_path(mut self, path: impl Into<String>) -> Self {
+        self.public_paths.push(absolute_path(path.into()));
+        self
+    }
+
+    /// Leave requests whose path starts with `prefix` unprotected.
+    pub fn with_public_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.public_prefixes.push(absolute_path(prefix.into()));
+        self
+    }
+
+    /// Protect only requests whose path starts with `prefix` (call it again for more prefixes);
+    /// everything else passes untouched. Default: every route is protected.
+    pub fn with_protected_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.protected_prefixes.push(absolute_path(prefix.into()));
+        self
+    }
+
+    /// Let requests without an `Authorization` header through to the inner service, without
+    /// claims. A request with a bad token is still refused. Default: off.
+    pub fn with_optional_auth(mut self, optional: bool) -> Self {
+        self.optional_auth = optional;
+        self
+    }
+
+    /// Clock leeway for `exp`, `nbf` and `iat`, in whole seconds. Default: 5 s, as Clerk's SDKs.
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Accept only tokens whose authorized party (`azp`) is one of `parties` (origins such as
+    /// `https://app.example.com`). Default: `azp` is not checked, since tokens Clerk mints for
+    /// native clients, like the ones this layer hands out, carry none.
+    pub fn with_authorized_parties<I, P>(mut self, parties: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accept tokens of sessions whose status (`sts`) is `pending` (tasks left, such as choosing
+    /// an organization). Default: refused, as Clerk's SDKs treat them as signed out.
+    pub fn with_pending_sessions(mut self, accept: bool) -> Self {
+        self.allow_pending_sessions = accept;
+        self
+    }
+
+    /// Refetch Clerk's JWKS for an unknown `kid` at most once per `interval`, so tokens with
+    /// made-up key ids cannot flood Clerk. Default: 10 s.
+    pub fn with_jwks_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_refetch_interval = interval;
+        self
+    }
+
+    /// Refresh Clerk's JWKS in the background once it is older than `ttl`, so a key Clerk
+    /// withdrew stops verifying. The old keys serve until the refresh succeeds. Default: 5 min.
+    pub fn with_jwks_ttl(mut self, ttl: Duration) -> Self {
+        self.jwks_ttl = ttl;
+        self
+    }
+
+    /// Verify tokens with this PEM public key (the instance's "JWT public key" in the Clerk
+    /// dashboard) instead of fetching Clerk's JWKS: no network on the verification path.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidJwtKey`] if `pem` is not an RSA public key.
+    pub fn with_jwt_key(mut self, pem: &str) -> Result<Self, ConfigError> {
+        self.jwt_key = Some(FixedKey::from_pem(pem).map_err(|reason| ConfigError::InvalidJwtKey { reason })?);
+        Ok(self)
+    }
+
+    /// Remember up to `tokens` verified tokens until they expire, so a token is verified once
+    /// rather than on every request; 0 turns it off. Expiry is still checked on every request,
+    /// and a token whose key leaves the JWKS is forgotten. Default: 10,000.
+    pub fn with_verified_token_cache(mut self, tokens: usize) -> Self {
+        self.verified_token_capacity = tokens;
+        self
+    }
+
+    /// Serve the OpenID Connect discovery document at `path`, or not at all with `None`.
+    /// Default: `/.well-known/openid-configuration`.
+    pub fn with_openid_configuration_path(mut self, path: Option<&str>) -> Self {
+        self.openid_configuration_path = path.map(|path| absolute_path(path.to_owned()));
+        self
+    }
+
+    /// Serve Clerk's signing keys (a JWKS) at `path`, or not at all with `None`. Default: `/jwks`.
+    pub fn with_jwks_path(mut self, path: Option<&str>) -> Self {
+        self.jwks_path = path.map(|path| absolute_path(path.to_owned()));
+        self
+    }
+
+    /// Build the discovery document's URLs from this base URL (e.g. `https://api.example.com/pact`)
+    /// instead of from each request. Default: from the request.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidPublicBaseUrl`] if `url` is not an absolute `http(s)` URL.
+    pub fn with_public_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let parsed = Url::parse(url.trim()).map_err(|_| ConfigError::InvalidPublicBaseUrl { url: url.to_owned() })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(ConfigError::InvalidPublicBaseUrl { url: url.to_owned() });
+        }
+        self.public_base_url = Some(parsed.as_str().trim_end_matches('/').to_owned());
+        Ok(self)
+    }
+
+    /// Whether the discovery document's URLs honour `Forwarded`, `X-Forwarded-Proto`,
+    /// `X-Forwarded-Host` and `X-Forwarded-Prefix` (set by a reverse proxy). Turn it off when
+    /// clients reach the server directly. Default: on.
+    pub fn with_forwarded_headers(mut self, honour: bool) -> Self {
+        self.trust_forwarded_headers = honour;
+        self
+    }
+
+    /// How refusals on protected routes are answered. Default: [`ErrorStyle::pact_v2`].
+    pub fn with_error_style(mut self, style: ErrorStyle) -> Self {
+        self.error_style = style;
+        self
+    }
+
+    /// Require an organization, role or permission on some routes; see [`AccessRule`].
+    pub fn with_access_rule(mut self, rule: AccessRule) -> Self {
+        self.access_rules.push(rule);
+        self
+    }
+
     /// Talk to Clerk through this client instead of the built-in one (e.g. for a proxy or extra
     /// root certificates). Keep redirects off: Clerk's API never redirects.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
@@ -254,6 +448,22 @@ impl fmt::Debug for ClerkBasicAuthConfig {
             .field("session_capacity", &self.session_capacity)
             .field("failure_limit", &self.failure_limit)
             .field("failure_window", &self.failure_window)
+            .field("public_paths", &self.public_paths)
+            .field("public_prefixes", &self.public_prefixes)
+            .field("protected_prefixes", &self.protected_prefixes)
+            .field("optional_auth", &self.optional_auth)
+            .field("leeway", &self.leeway)
+            .field("authorized_parties", &self.authorized_parties)
+            .field("allow_pending_sessions", &self.allow_pending_sessions)
+            .field("jwks_refetch_interval", &self.jwks_refetch_interval)
+            .field("jwks_ttl", &self.jwks_ttl)
+            .field("jwt_key", &self.jwt_key.is_some())
+            .field("verified_token_capacity", &self.verified_token_capacity)
+            .field("openid_configuration_path", &self.openid_configuration_path)
+            .field("jwks_path", &self.jwks_path)
+            .field("public_base_url", &self.public_base_url)
+            .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .field("access_rules", &self.access_rules)
             .finish_non_exhaustive()
     }
 }
@@ -276,6 +486,16 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The JWT key is not an RSA public key in PEM form.
+    InvalidJwtKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The public base URL is not an absolute `http(s)` URL.
+    InvalidPublicBaseUrl {
+        /// The URL as given.
+        url: String,
+    },
     /// The HTTP client for Clerk could not be built.
     HttpClient(reqwest::Error),
 }
@@ -293,6 +513,10 @@ impl fmt::Display for ConfigError {
             }
             Self::InvalidPublishableKey { reason } => {
                 write!(f, "invalid Clerk publishable key: {reason}")
+            }
+            Self::InvalidJwtKey { reason } => write!(f, "invalid {ENV_JWT_KEY}: {reason}"),
+            Self::InvalidPublicBaseUrl { url } => {
+                write!(f, "invalid public base URL {url:?}: must be absolute http(s)")
             }
             Self::HttpClient(error) => write!(f, "cannot build the HTTP client for Clerk: {error}"),
         }

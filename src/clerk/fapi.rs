@@ -192,6 +192,15 @@ impl FapiClient {
         Ok(Reply { value: token.jwt, client_token: client_token_of(&headers) })
     }
 
+    /// `GET /.well-known/jwks.json`: Clerk's public signing keys, as published.
+    pub(crate) async fn jwks(&self) -> Result<Bytes, FapiError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut().expect("an http(s) URL has a path").pop_if_empty().extend([".well-known", "jwks.json"]);
+        let request = self.http.get(url).timeout(self.timeout).header(http::header::ACCEPT, "application/json");
+        let (_, body) = self.send(request).await?;
+        Ok(body)
+    }
+
     async fn post(
         &self,
         segments: &[&str],

@@ -1,0 +1,324 @@
+//! The verified claims of a Clerk token, as handlers read them from the request extensions.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+/// The verified claims of the Clerk token a request carried.
+///
+/// The layer puts it into the request extensions before the inner service runs, so an axum
+/// handler takes `Extension<ClerkClaims>`, and tonic or hyper code reads
+/// `request.extensions().get::<ClerkClaims>()`. Cloning is cheap (the claims are shared).
+///
+/// The active organization is normalised from both claim formats Clerk has used: the v2 `o`
+/// claim (`{id, slg, rol, per, fpm}` with the feature list in `fea`) and the v1 `org_id`,
+/// `org_slug`, `org_role`, `org_permissions` claims. Any other claim, such as the custom claims
+/// of a JWT template, is in [`get`](Self::get) and [`claims`](Self::claims).
+///
+/// ```
+/// use axum::{routing::get, Extension, Router};
+/// use clerk_basic_auth::ClerkClaims;
+///
+/// async fn me(Extension(claims): Extension<ClerkClaims>) -> String {
+///     match claims.organization() {
+///         Some(org) => format!("{} acting for {}", claims.user_id(), org.id()),
+///         None => format!("{} on their personal account", claims.user_id()),
+///     }
+/// }
+///
+/// let app: Router = Router::new().route("/me", get(me));
+/// ```
+#[derive(Clone)]
+pub struct ClerkClaims(Arc<Inner>);
+
+struct Inner {
+    user_id: String,
+    session_id: Option<String>,
+    issuer: String,
+    issued_at: Option<u64>,
+    expires_at: u64,
+    not_before: Option<u64>,
+    authorized_party: Option<String>,
+    organization: Option<Organization>,
+    session_status: Option<String>,
+    claims: Map<String, Value>,
+}
+
+/// The organization a token is active for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    id: String,
+    slug: Option<String>,
+    role: Option<String>,
+    permissions: Vec<String>,
+}
+
+impl ClerkClaims {
+    /// Claims from a verified claim set; `None` when `sub`, `iss` or `exp` is missing or of the
+    /// wrong type. The verifier checks all three before it gets here.
+    pub(crate) fn from_verified(claims: Map<String, Value>) -> Option<Self> {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let number = |name: &str| claims.get(name).and_then(Value::as_u64);
+        let inner = Inner {
+            user_id: text("sub")?,
+            issuer: text("iss")?,
+            expires_at: number("exp")?,
+            session_id: text("sid"),
+            issued_at: number("iat"),
+            not_before: number("nbf"),
+            authorized_party: text("azp"),
+            session_status: text("sts"),
+            organization: Organization::from_claims(&claims),
+            claims,
+        };
+        Some(Self(Arc::new(inner)))
+    }
+
+    /// The Clerk user id (`sub`), e.g. `user_2xDemo`.
+    pub fn user_id(&self) -> &str {
+        &self.0.user_id
+    }
+
+    /// The Clerk session id (`sid`); JWT template tokens have none.
+    pub fn session_id(&self) -> Option<&str> {
+        self.0.session_id.as_deref()
+    }
+
+    /// The issuer (`iss`): the Clerk Frontend API URL.
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// When the token was issued (`iat`).
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.0.issued_at.map(seconds)
+    }
+
+    /// When the token expires (`exp`).
+    pub fn expires_at(&self) -> SystemTime {
+        seconds(self.0.expires_at)
+    }
+
+    /// When the token becomes valid (`nbf`).
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.0.not_before.map(seconds)
+    }
+
+    /// The authorized party (`azp`): the origin of the browser that asked Clerk for the token.
+    /// Tokens minted for native clients, as this layer's are, carry none.
+    pub fn authorized_party(&self) -> Option<&str> {
+        self.0.authorized_party.as_deref()
+    }
+
+    /// The active organization, if the token is for one rather than the personal account.
+    pub fn organization(&self) -> Option<&Organization> {
+        self.0.organization.as_ref()
+    }
+
+    /// The session status (`sts`), e.g. `pending` for a session with tasks left.
+    pub fn session_status(&self) -> Option<&str> {
+        self.0.session_status.as_deref()
+    }
+
+    /// One claim by name, e.g. a custom claim of a JWT template.
+    pub fn get(&self, claim: &str) -> Option<&Value> {
+        self.0.claims.get(claim)
+    }
+
+    /// All claims as Clerk signed them.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.claims
+    }
+
+    pub(crate) fn expires_at_secs(&self) -> u64 {
+        self.0.expires_at
+    }
+
+    pub(crate) fn not_before_secs(&self) -> Option<u64> {
+        self.0.not_before
+    }
+}
+
+impl fmt::Debug for ClerkClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkClaims")
+            .field("user_id", &self.0.user_id)
+            .field("session_id", &self.0.session_id)
+            .field("organization", &self.0.organization)
+            .field("expires_at", &self.0.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Organization {
+    /// The organization id, e.g. `org_2xDemo`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The organization slug, e.g. `way-demo`.
+    pub fn slug(&self) -> Option<&str> {
+        self.slug.as_deref()
+    }
+
+    /// The user's role in the organization, in Clerk's canonical form with the `org:` prefix,
+    /// e.g. `org:admin`, whichever claim format the token used.
+    pub fn role(&self) -> Option<&str> {
+        self.role.as_deref()
+    }
+
+    /// The user's permissions in the organization, e.g. `org:footprints:read`.
+    pub fn permissions(&self) -> &[String] {
+        &self.permissions
+    }
+
+    /// Whether the user has this role; `admin` and `org:admin` are the same role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role.as_deref().is_some_and(|own| own == with_org_prefix(role))
+    }
+
+    /// Whether the user has this permission; `footprints:read` and `org:footprints:read` are
+    /// the same permission.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        let wanted = with_org_prefix(permission);
+        self.permissions.contains(&wanted)
+    }
+
+    fn from_claims(claims: &Map<String, Value>) -> Option<Self> {
+        match claims.get("o") {
+            Some(Value::Object(o)) => Self::from_v2(o, claims.get("fea").and_then(Value::as_str)),
+            _ => Self::from_v1(claims),
+        }
+    }
+
+    /// v2: `o: {id, slg, rol, per, fpm}`; `per` names the permissions, `fpm` holds one bit mask
+    /// (least significant bit = first permission) per organization feature in `fea`.
+    fn from_v2(o: &Map<String, Value>, features: Option<&str>) -> Option<Self> {
+        let text = |name: &str| o.get(name).and_then(Value::as_str).filter(|value| !value.is_empty());
+        let permissions = match (text("per"), text("fpm")) {
+            (Some(per), Some(fpm)) => v2_permissions(features.unwrap_or(""), per, fpm),
+            _ => Vec::new(),
+        };
+        Some(Self {
+            id: text("id")?.to_owned(),
+            slug: text("slg").map(str::to_owned),
+            role: text("rol").map(with_org_prefix),
+            permissions,
+        })
+    }
+
+    fn from_v1(claims: &Map<String, Value>) -> Option<Self> {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).filter(|value| !value.is_empty());
+        let permissions = claims
+            .get("org_permissions")
+            .and_then(Value::as_array)
+            .map(|permissions| permissions.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        Some(Self {
+            id: text("org_id")?.to_owned(),
+            slug: text("org_slug").map(str::to_owned),
+            role: text("org_role").map(with_org_prefix),
+            permissions,
+        })
+    }
+}
+
+/// `org:<feature>:<permission>` for every bit set in the masks of `fpm`, as Clerk's
+/// `jwtPayloadParser` decodes them.
+fn v2_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
+    let permissions: Vec<&str> = per.split(',').map(str::trim).collect();
+    let org_features = fea.split(',').map(str::trim).filter_map(|entry| {
+        let (scope, feature) = entry.split_once(':')?;
+        scope.contains('o').then_some(feature)
+    });
+    let masks = fpm.split(',').map(|mask| mask.trim().parse::<u64>().unwrap_or(0));
+    let mut granted = Vec::new();
+    for (feature, mask) in org_features.zip(masks) {
+        for (bit, permission) in permissions.iter().enumerate().take(64) {
+            if mask & (1 << bit) != 0 {
+                granted.push(format!("org:{feature}:{permission}"));
+            }
+        }
+    }
+    granted
+}
+
+fn with_org_prefix(value: &str) -> String {
+    let bare = value.trim_start_matches("org:");
+    format!("org:{bare}")
+}
+
+fn seconds(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(value: Value) -> ClerkClaims {
+        let Value::Object(map) = value else { panic!("an object") };
+        ClerkClaims::from_verified(map).expect("valid claims")
+    }
+
+    #[test]
+    fn v2_organization_claims_are_decoded_like_clerk_does() {
+        // The example of Clerk's own jwtPayloadParser tests.
+        let claims = claims(json!({
+            "sub": "user_1", "iss": "https://clerk.example.com", "exp": 2, "sid": "sess_1", "v": 2,
+            "fea": "o:impersonation,u:billing,o:memberships",
+            "o": {"id": "org_1", "slg": "acme", "rol": "admin", "per": "read,manage", "fpm": "1,3"}
+        }));
+        let org = claims.organization().unwrap();
+        assert_eq!(org.id(), "org_1");
+        assert_eq!(org.slug(), Some("acme"));
+        assert_eq!(org.role(), Some("org:admin"));
+        assert_eq!(org.permissions(), ["org:impersonation:read", "org:memberships:read", "org:memberships:manage"]);
+        assert!(org.has_role("admin") && org.has_role("org:admin") && !org.has_role("member"));
+        assert!(org.has_permission("memberships:manage") && !org.has_permission("impersonation:manage"));
+        assert_eq!(claims.session_id(), Some("sess_1"));
+    }
+
+    #[test]
+    fn v2_bit_masks_are_read_least_significant_bit_first() {
+        let granted = v2_permissions("o:a,ou:b", "read,create,update,delete,revoke", "7,21");
+        assert_eq!(
+            granted,
+            ["org:a:read", "org:a:create", "org:a:update", "org:b:read", "org:b:update", "org:b:revoke"]
+        );
+        assert!(v2_permissions("o:a", "read", "garbage").is_empty());
+    }
+
+    #[test]
+    fn v1_organization_claims_are_normalised_the_same_way() {
+        let claims = claims(json!({
+            "sub": "user_1", "iss": "https://clerk.example.com", "exp": 2,
+            "org_id": "org_1", "org_slug": "acme", "org_role": "org:admin",
+            "org_permissions": ["org:footprints:read"]
+        }));
+        let org = claims.organization().unwrap();
+        assert_eq!(org.role(), Some("org:admin"));
+        assert_eq!(org.permissions(), ["org:footprints:read"]);
+        assert!(org.has_permission("footprints:read"));
+    }
+
+    #[test]
+    fn no_organization_claims_mean_the_personal_account() {
+        let claims = claims(json!({"sub": "user_1", "iss": "i", "exp": 2, "custom": {"tier": "gold"}}));
+        assert!(claims.organization().is_none());
+        assert_eq!(claims.get("custom"), Some(&json!({"tier": "gold"})));
+        assert_eq!(claims.expires_at(), UNIX_EPOCH + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn sub_iss_and_exp_are_required() {
+        for missing in ["sub", "iss", "exp"] {
+            let mut map = json!({"sub": "u", "iss": "i", "exp": 2}).as_object().unwrap().clone();
+            map.remove(missing);
+            assert!(ClerkClaims::from_verified(map).is_none(), "{missing}");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! How a refused request to a protected route is answered: PACT v2 with iLEAP's rules (the
+//! default), PACT v3, or a handler of your own; gRPC requests always get a gRPC status.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode, request::Parts};
+use serde::Serialize;
+
+use crate::body::json_response;
+use crate::verify::{AuthError, AuthErrorKind};
+
+type Handler = dyn Fn(&AuthError, &Parts) -> Response<Bytes> + Send + Sync;
+
+/// Path prefix of the iLEAP data routes (`/2/ileap/tad`), which answer bad tokens with 403.
+const ILEAP_PREFIX: &str = "/2/ileap/";
+
+/// How refusals on protected routes are answered.
+///
+/// | refusal | [`pact_v2`](Self::pact_v2) (default) | [`pact_v3`](Self::pact_v3) |
+/// |---|---|---|
+/// | expired token | 401 `TokenExpired` | 401 `TokenExpired` |
+/// | missing or invalid token | 400 `BadRequest`; 403 `AccessDenied` under `/2/ileap/` | 401 `AccessDenied` |
+/// | valid token, access rule not met | 403 `AccessDenied` | 403 `AccessDenied` |
+/// | Clerk's keys unavailable | 503 `InternalError` | 503 `InternalError` |
+///
+/// Bodies are `{"code": "...", "message": "..."}` as `application/json`; the message names the
+/// reason (expired, bad signature, unknown key, wrong issuer, ...) and never the token. Token
+/// refusals carry `WWW-Authenticate: Bearer ...` (RFC 6750). Requests with a
+/// `content-type: application/grpc*` get a gRPC answer instead: `grpc-status` 16
+/// (UNAUTHENTICATED), 7 (PERMISSION_DENIED) or 14 (UNAVAILABLE), so tonic clients see a
+/// proper `Status`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use clerk_basic_auth::{AuthErrorKind, ClerkBasicAuthConfig, ErrorStyle};
+///
+/// let style = ErrorStyle::custom(|error, _request| {
+///     let status = match error.kind() {
+///         AuthErrorKind::Forbidden => 403,
+///         AuthErrorKind::Unavailable => 503,
+///         _ => 401,
+///     };
+///     http::Response::builder().status(status).body(Bytes::from(error.to_string())).unwrap()
+/// });
+/// let config = ClerkBasicAuthConfig::new("https://clerk.example.com")?.with_error_style(style);
+/// # Ok::<(), clerk_basic_auth::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ErrorStyle(Style);
+
+#[derive(Clone)]
+enum Style {
+    PactV2,
+    PactV3,
+    Custom(Arc<Handler>),
+}
+
+impl ErrorStyle {
+    /// PACT v2 and iLEAP: a missing or invalid token is 400 `BadRequest` (what the PACT
+    /// conformance service requires), except under `/2/ileap/` where it is 403 `AccessDenied`
+    /// (iLEAP test case 7); an expired token is 401 `TokenExpired`.
+    pub fn pact_v2() -> Self {
+        Self(Style::PactV2)
+    }
+
+    /// PACT v3: a missing, invalid or expired token is 401.
+    pub fn pact_v3() -> Self {
+        Self(Style::PactV3)
+    }
+
+    /// Your own answer to every refusal, gRPC requests included. The handler gets the error and
+    /// the request's head.
+    pub fn custom<F>(handler: F) -> Self
+    where
+        F: Fn(&AuthError, &Parts) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        Self(Style::Custom(Arc::new(handler)))
+    }
+
+    /// The answer to `error` for the request `parts`.
+    pub(crate) fn respond(&self, error: &AuthError, parts: &Parts, realm: &str) -> Response<Bytes> {
+        match &self.0 {
+            Style::Custom(handler) => handler(error, parts),
+            _ if is_grpc(parts) => grpc_response(error),
+            style => pact_response(style, error, parts, realm),
+        }
+    }
+}
+
+impl Default for ErrorStyle {
+    fn default() -> Self {
+        Self::pact_v2()
+    }
+}
+
+impl fmt::Debug for ErrorStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Style::PactV2 => "ErrorStyle::pact_v2",
+            Style::PactV3 => "ErrorStyle::pact_v3",
+            Style::Custom(_) => "ErrorStyle::custom",
+        })
+    }
+}
+
+fn pact_response(style: &Style, error: &AuthError, parts: &Parts, realm: &str) -> Response<Bytes> {
+    #[derive(Serialize)]
+    struct ErrorBody<'a> {
+        code: &'static str,
+        message: &'a str,
+    }
+    let ileap = parts.uri.path().starts_with(ILEAP_PREFIX);
+    let (status, code) = match (error.kind(), style) {
+        (AuthErrorKind::Expired, _) => (StatusCode::UNAUTHORIZED, "TokenExpired"),
+        (AuthErrorKind::Forbidden, _) => (StatusCode::FORBIDDEN, "AccessDenied"),
+        (AuthErrorKind::Unavailable, _) => (StatusCode::SERVICE_UNAVAILABLE, "InternalError"),
+        (_, Style::PactV3) => (StatusCode::UNAUTHORIZED, "AccessDenied"),
+        _ if ileap => (StatusCode::FORBIDDEN, "AccessDenied"),
+        _ => (StatusCode::BAD_REQUEST, "BadRequest"),
+    };
+    let message = error.to_string();
+    let mut response = json_response(status, &ErrorBody { code, message: &message });
+    let headers = response.headers_mut();
+    if let Some(challenge) = bearer_challenge(error, realm) {
+        headers.insert(WWW_AUTHENTICATE, challenge);
+    }
+    if error.kind() == AuthErrorKind::Unavailable {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("10"));
+    }
+    response
+}
+
+/// RFC 6750 §3: no error code when no token was sent; `invalid_token` for a bad one;
+/// `insufficient_scope` for a token without the rights.
+fn bearer_challenge(error: &AuthError, realm: &str) -> Option<HeaderValue> {
+    let challenge = match error.kind() {
+        AuthErrorKind::Missing => format!("Bearer realm=\"{realm}\""),
+        AuthErrorKind::Invalid | AuthErrorKind::Expired => {
+            format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{error}\"")
+        }
+        AuthErrorKind::Forbidden => format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\""),
+        AuthErrorKind::Unavailable => return None,
+    };
+    HeaderValue::try_from(challenge).ok()
+}
+
+fn is_grpc(parts: &Parts) -> bool {
+    parts.headers.get(CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// A trailers-only gRPC response: status and message in the headers, no body.
+fn grpc_response(error: &AuthError) -> Response<Bytes> {
+    let status = match error.kind() {
+        AuthErrorKind::Forbidden => "7",
+        AuthErrorKind::Unavailable => "14",
+        _ => "16",
+    };
+    let mut response = Response::new(Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from_static(status));
+    if let Ok(message) = HeaderValue::try_from(grpc_percent_encode(&error.to_string())) {
+        headers.insert("grpc-message", message);
+    }
+    response
+}
+
+/// gRPC's `grpc-message` encoding: printable ASCII but `%` as is, everything else `%XX`.
+fn grpc_percent_encode(message: &str) -> String {
+    let mut encoded = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Request;
+
+    fn parts(path: &str, content_type: Option<&str>) -> Parts {
+        let mut builder = Request::get(path);
+        if let Some(content_type) = content_type {
+            builder = builder.header(CONTENT_TYPE, content_type);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn answer(style: &ErrorStyle, error: AuthError, path: &str) -> (u16, serde_json::Value) {
+        let response = style.respond(&error, &parts(path, None), "realm");
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        (response.status().as_u16(), serde_json::from_slice(response.body()).unwrap())
+    }
+
+    #[test]
+    fn pact_v2_answers_bad_tokens_with_bad_request_and_ileap_with_access_denied() {
+        let style = ErrorStyle::pact_v2();
+        let (status, body) = answer(&style, AuthError::BadSignature, "/2/footprints");
+        assert_eq!((status, body["code"].as_str()), (400, Some("BadRequest")));
+        assert_eq!(body["message"], "the access token's signature is invalid");
+        assert_eq!(answer(&style, AuthError::MissingToken, "/2/events").0, 400);
+        let (status, body) = answer(&style, AuthError::Malformed, "/2/ileap/tad");
+        assert_eq!((status, body["code"].as_str()), (403, Some("AccessDenied")));
+        let (status, body) = answer(&style, AuthError::Expired, "/2/ileap/tad");
+        assert_eq!((status, body["code"].as_str()), (401, Some("TokenExpired")));
+        let (status, body) = answer(&style, AuthError::KeysUnavailable, "/2/footprints");
+        assert_eq!((status, body["code"].as_str()), (503, Some("InternalError")));
+        let (status, body) = answer(&style, AuthError::AccessDenied("role".into()), "/2/footprints");
+        assert_eq!((status, body["code"].as_str()), (403, Some("AccessDenied")));
+    }
+
+    #[test]
+    fn pact_v3_answers_every_token_problem_with_401() {
+        let style = ErrorStyle::pact_v3();
+        assert_eq!(answer(&style, AuthError::MissingToken, "/3/footprints").0, 401);
+        assert_eq!(answer(&style, AuthError::UnknownKey, "/2/ileap/tad").0, 401);
+        assert_eq!(answer(&style, AuthError::Expired, "/3/footprints").1["code"], "TokenExpired");
+    }
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let style = ErrorStyle::pact_v2();
+        let challenge = |error| style.respond(&error, &parts("/x", None), "r").headers().get(WWW_AUTHENTICATE).cloned();
+        assert_eq!(challenge(AuthError::MissingToken).unwrap(), "Bearer realm=\"r\"");
+        let expired = challenge(AuthError::Expired).unwrap();
+        assert!(expired.to_str().unwrap().starts_with("Bearer realm=\"r\", error=\"invalid_token\""));
+        assert!(challenge(AuthError::KeysUnavailable).is_none());
+    }
+
+    #[test]
+    fn grpc_requests_get_a_grpc_status() {
+        let style = ErrorStyle::pact_v2();
+        let response = style.respond(&AuthError::Expired, &parts("/svc/Method", Some("application/grpc+proto")), "r");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert_eq!(response.headers()["grpc-message"], "the access token has expired");
+        assert!(response.body().is_empty());
+        let denied =
+            style.respond(&AuthError::AccessDenied("100%".into()), &parts("/s/M", Some("application/grpc")), "r");
+        assert_eq!(denied.headers()["grpc-status"], "7");
+        assert_eq!(denied.headers()["grpc-message"], "access denied: 100%25");
+    }
+
+    #[test]
+    fn a_custom_handler_answers_everything() {
+        let style = ErrorStyle::custom(|error, parts| {
+            Response::builder().status(418).body(Bytes::from(format!("{} {error}", parts.uri.path()))).unwrap()
+        });
+        let response = style.respond(&AuthError::Expired, &parts("/svc/M", Some("application/grpc")), "r");
+        assert_eq!(response.status(), 418);
+        assert_eq!(response.body(), "/svc/M the access token has expired");
+    }
+}

@@ -1,0 +1,304 @@
+//! Clerk's signing keys: read lock-free on every request, fetched lazily, refetched on an
+//! unknown `kid` at most once per interval (concurrent refetches collapse into one), refreshed
+//! after a TTL, and kept serving when a refresh fails. Or one fixed PEM key, with no network.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::{debug, info, warn};
+
+use crate::clerk::fapi::FapiClient;
+
+/// The keys a token may be signed with, as one immutable snapshot.
+#[derive(Default)]
+pub(crate) struct KeySet {
+    by_kid: HashMap<String, Arc<DecodingKey>>,
+    /// A fixed PEM key verifies every token, whatever its `kid` (as Clerk's SDKs do).
+    fixed: Option<Arc<DecodingKey>>,
+    /// The JWKS document, served by the discovery routes.
+    document: Bytes,
+    fetched_at: Option<Instant>,
+}
+
+impl KeySet {
+    pub(crate) fn get(&self, kid: Option<&str>) -> Option<&Arc<DecodingKey>> {
+        self.fixed.as_ref().or_else(|| self.by_kid.get(kid?))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.fixed.is_none() && self.by_kid.is_empty()
+    }
+}
+
+/// A fixed RSA public key from PEM (`CLERK_JWT_KEY`): verifies tokens with no network at all.
+#[derive(Clone)]
+pub(crate) struct FixedKey {
+    key: Arc<DecodingKey>,
+    document: Bytes,
+}
+
+impl FixedKey {
+    /// Parses an RSA public key in PEM (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`).
+    pub(crate) fn from_pem(pem: &str) -> Result<Self, &'static str> {
+        // Clerk's dashboard shows the key with escaped newlines when copied into one line.
+        let pem = pem.trim().replace("\\n", "\n");
+        let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| "not an RSA public key in PEM form")?;
+        let jsonwebtoken::DecodingKeyKind::SecretOrDer(der) = key.kind() else {
+            return Err("not an RSA public key in PEM form");
+        };
+        let public = aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|_| "not a valid RSA public key")?;
+        let encode = |bytes: &[u8]| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        };
+        let (n, e) = (
+            encode(public.modulus().big_endian_without_leading_zero()),
+            encode(public.exponent().big_endian_without_leading_zero()),
+        );
+        let jwk: Jwk = serde_json::from_value(serde_json::json!({"kty": "RSA", "n": n, "e": e}))
+            .map_err(|_| "not a valid RSA public key")?;
+        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| "not a valid RSA public key")?;
+        let document = serde_json::json!({"keys": [
+            {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}
+        ]});
+        Ok(Self { key: Arc::new(key), document: Bytes::from(document.to_string()) })
+    }
+}
+
+/// Why no keys could be had.
+#[derive(Debug)]
+pub(crate) struct KeysUnavailable;
+
+/// The signing keys of one layer.
+pub(crate) struct KeyStore {
+    fapi: Option<FapiClient>,
+    current: ArcSwap<KeySet>,
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last fetch attempt; 0 = never.
+    last_attempt_ms: AtomicU64,
+    refetch_gate: tokio::sync::Mutex<()>,
+    refreshing: AtomicBool,
+    min_refetch_interval: Duration,
+    ttl: Duration,
+}
+
+impl KeyStore {
+    /// Keys fetched from the Frontend API's `/.well-known/jwks.json`.
+    pub(crate) fn remote(fapi: FapiClient, min_refetch_interval: Duration, ttl: Duration) -> Self {
+        Self::with(Some(fapi), KeySet::default(), min_refetch_interval, ttl)
+    }
+
+    /// One fixed key: nothing is ever fetched.
+    pub(crate) fn fixed(key: &FixedKey) -> Self {
+        let set = KeySet { fixed: Some(Arc::clone(&key.key)), document: key.document.clone(), ..KeySet::default() };
+        Self::with(None, set, Duration::MAX, Duration::MAX)
+    }
+
+    fn with(fapi: Option<FapiClient>, set: KeySet, min_refetch_interval: Duration, ttl: Duration) -> Self {
+        Self {
+            fapi,
+            current: ArcSwap::from_pointee(set),
+            epoch: Instant::now(),
+            last_attempt_ms: AtomicU64::new(0),
+            refetch_gate: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+            min_refetch_interval,
+            ttl,
+        }
+    }
+
+    /// The current key set, without a lock. Past its TTL, a refresh starts in the background
+    /// (the current keys keep serving meanwhile).
+    pub(crate) fn snapshot(self: &Arc<Self>) -> arc_swap::Guard<Arc<KeySet>> {
+        let set = self.current.load();
+        if set.fetched_at.is_some_and(|at| at.elapsed() > self.ttl) {
+            self.refresh_in_background();
+        }
+        set
+    }
+
+    /// The key for `kid`, refetching the key set first if it is unknown and the last fetch is
+    /// older than the minimum interval. Concurrent callers share one fetch.
+    pub(crate) async fn key_after_refetch(
+        &self,
+        kid: Option<&str>,
+    ) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
+        if self.may_fetch() {
+            let _gate = self.refetch_gate.lock().await;
+            // Whoever held the gate before may have fetched the key this caller needs.
+            if self.current.load().get(kid).is_none() && self.may_fetch() {
+                self.fetch().await;
+            }
+        }
+        let set = self.current.load();
+        match set.get(kid) {
+            Some(key) => Ok(Some(Arc::clone(key))),
+            None if set.is_empty() => Err(KeysUnavailable),
+            None => Ok(None),
+        }
+    }
+
+    /// The JWKS document, fetching it first if it never was.
+    pub(crate) async fn document(&self) -> Result<Bytes, KeysUnavailable> {
+        if self.current.load().is_empty() {
+            self.key_after_refetch(None).await?;
+        }
+        let set = self.current.load();
+        if set.is_empty() { Err(KeysUnavailable) } else { Ok(set.document.clone()) }
+    }
+
+    fn may_fetch(&self) -> bool {
+        if self.fapi.is_none() {
+            return false;
+        }
+        match self.last_attempt_ms.load(Ordering::Acquire) {
+            0 => true,
+            last => self.now_ms().saturating_sub(last) >= self.min_refetch_interval.as_millis() as u64,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        // Never 0, which means "never fetched".
+        (self.epoch.elapsed().as_millis() as u64).max(1)
+    }
+
+    fn refresh_in_background(self: &Arc<Self>) {
+        if !self.may_fetch() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        let store = Arc::clone(self);
+        runtime.spawn(async move {
+            debug!("signing keys past their TTL; refreshing");
+            let _gate = store.refetch_gate.lock().await;
+            if store.may_fetch() {
+                store.fetch().await;
+            }
+            store.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Fetches and installs the key set; on any failure the old keys stay.
+    async fn fetch(&self) {
+        let Some(fapi) = &self.fapi else { return };
+        self.last_attempt_ms.store(self.now_ms(), Ordering::Release);
+        let fetched = match fapi.jwks().await {
+            Ok(document) => parse(document),
+            Err(error) => {
+                warn!(%error, clerk_trace_id = error.trace_id(), "fetching Clerk's signing keys failed; keeping the old ones");
+                return;
+            }
+        };
+        match fetched {
+            Some(set) => {
+                let kids: Vec<&str> = set.by_kid.keys().map(String::as_str).collect();
+                info!(?kids, "signing keys loaded from Clerk");
+                self.current.store(Arc::new(set));
+            }
+            None => warn!("Clerk's JWKS holds no usable RS256 key; keeping the old ones"),
+        }
+    }
+}
+
+/// The usable keys of a JWKS document: RSA, for signatures, RS256 or unspecified, with a `kid`.
+/// Keys of other kinds are skipped, not fatal.
+fn parse(document: Bytes) -> Option<KeySet> {
+    #[derive(Deserialize)]
+    struct Document {
+        keys: Vec<Value>,
+    }
+    let keys = serde_json::from_slice::<Document>(&document).ok()?.keys;
+    let by_kid: HashMap<String, Arc<DecodingKey>> = keys
+        .into_iter()
+        .filter_map(|key| serde_json::from_value::<Jwk>(key).ok())
+        .filter_map(|jwk| {
+            let usable = matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256))
+                && matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature));
+            let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else { return None };
+            let key = DecodingKey::from_rsa_components(&rsa.n, &rsa.e).ok().filter(|_| usable)?;
+            Some((jwk.common.key_id?, Arc::new(key)))
+        })
+        .collect();
+    if by_kid.is_empty() {
+        return None;
+    }
+    Some(KeySet { by_kid, fixed: None, document, fetched_at: Some(Instant::now()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::KeyPair as _;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    /// A fresh RSA key: its modulus (base64url) and its public key in PEM.
+    fn rsa_key() -> (String, String) {
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let der = public.as_der().unwrap();
+        let body = STANDARD.encode(der.as_ref());
+        let lines: Vec<&str> = body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap()).collect();
+        (n, format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")))
+    }
+
+    #[test]
+    fn parses_rs256_signature_keys_and_skips_the_rest() {
+        let (n, _) = rsa_key();
+        let document = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "ins_1", "use": "sig", "alg": "RS256", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "ins_2", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "n": n, "e": "AQAB"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "weird", "kid": "w"},
+            "not even an object"
+        ]});
+        let set = parse(Bytes::from(document.to_string())).expect("two usable keys");
+        let mut kids: Vec<_> = set.by_kid.keys().cloned().collect();
+        kids.sort();
+        assert_eq!(kids, ["ins_1", "ins_2"]);
+        assert!(set.get(Some("ins_1")).is_some());
+        assert!(set.get(Some("enc")).is_none());
+        assert!(set.get(None).is_none());
+    }
+
+    #[test]
+    fn a_document_without_usable_keys_is_refused() {
+        assert!(parse(Bytes::from_static(b"{\"keys\": []}")).is_none());
+        assert!(parse(Bytes::from_static(b"<html>")).is_none());
+        assert!(
+            parse(Bytes::from_static(b"{\"keys\": [{\"kty\": \"oct\", \"k\": \"AA\", \"kid\": \"h\"}]}")).is_none()
+        );
+    }
+
+    #[test]
+    fn pem_keys_are_parsed_and_published_as_a_jwk() {
+        let (n, pem) = rsa_key();
+        let key = FixedKey::from_pem(&pem).expect("a valid key");
+        let document: Value = serde_json::from_slice(&key.document).unwrap();
+        assert_eq!(document["keys"][0]["n"], n.as_str());
+        assert_eq!(document["keys"][0]["e"], "AQAB");
+        assert_eq!(document["keys"][0]["alg"], "RS256");
+        assert_eq!(document["keys"][0]["kid"].as_str().map(str::len), Some(43), "an RFC 7638 SHA-256 thumbprint");
+        // One-line form with escaped newlines, as copied into an environment variable.
+        assert!(FixedKey::from_pem(&pem.replace('\n', "\\n")).is_ok());
+        assert!(FixedKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(FixedKey::from_pem("not a key").is_err());
+    }
+}
