@@ -126,14 +126,14 @@ impl KeyStore {
     }
 
     /// The key for `kid`, refetching the key set first if it is unknown and the last fetch is
-    /// older than the minimum interval. Concurrent callers share one fetch.
+    /// older than the minimum interval. Concurrent callers share one fetch: they wait for the
+    /// one in flight (it may bring their key) and then find the interval not yet over.
     pub(crate) async fn key_after_refetch(
         &self,
         kid: Option<&str>,
     ) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
-        if self.may_fetch() {
+        if self.current.load().get(kid).is_none() {
             let _gate = self.refetch_gate.lock().await;
-            // Whoever held the gate before may have fetched the key this caller needs.
             if self.current.load().get(kid).is_none() && self.may_fetch() {
                 self.fetch().await;
             }

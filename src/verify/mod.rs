@@ -96,6 +96,8 @@ impl Verifier {
                 Ok(claims) => Verdict::Verified(self.remember(token, claims, header.kid)),
                 Err(error) => Verdict::Refused(error),
             },
+            // No `kid` can match a published key; there is nothing to fetch.
+            None if header.kid.is_none() => Verdict::Refused(AuthError::UnknownKey),
             None => Verdict::NeedsKeys,
         }
     }

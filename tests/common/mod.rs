@@ -1,0 +1,129 @@
+//! Helpers shared by the integration tests: a fake Clerk with known users, an axum app behind the
+//! layer on a loopback port, and a real HTTP client.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use clerk_basic_auth::testing::{FakeClerk, FakeClerkBuilder, FakeOrganization, FakeUser};
+use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
+use serde_json::{Value, json};
+
+pub const USER: &str = "ileap-demo@way.cloud";
+pub const PASSWORD: &str = "HelloPrimaryData";
+pub const USER_ID: &str = "user_2xDemo";
+pub const ORG: &str = "org_2xDemo";
+
+/// The fake Clerk's users: the demo admin, a member, and users in every state a sign-in can end in.
+pub fn clerk_builder() -> FakeClerkBuilder {
+    FakeClerk::builder()
+        .user(FakeUser::new(USER, PASSWORD).id(USER_ID).member_of(ORG, "admin"))
+        .user(FakeUser::new("member@way.cloud", "MemberPassword1").id("user_member").member_of(ORG, "member"))
+        .user(FakeUser::new("colon@way.cloud", "pa:ss:wörd ✓ 🔑").id("user_colon"))
+        .user(FakeUser::new("mfa@way.cloud", "MfaPassword1").id("user_mfa").mfa())
+        .user(FakeUser::new("trust@way.cloud", "TrustPassword1").id("user_trust").needs_client_trust())
+        .user(FakeUser::new("locked@way.cloud", "LockedPassword1").id("user_locked").locked())
+        .user(FakeUser::new("loner@way.cloud", "LonerPassword1").id("user_loner"))
+        .organization(
+            FakeOrganization::new(ORG, "way-demo")
+                .role_permissions("admin", ["org:footprints:read", "org:footprints:manage"])
+                .role_permissions("member", ["org:footprints:read"]),
+        )
+        .organization(FakeOrganization::new("org_other", "other-co"))
+        .jwt_template("pact", json!({"aud": "pact", "org": "{{org.id}}"}), Duration::from_secs(3600))
+        // Tests sign in more often than Clerk's 5 per 10 s allow a single IP; tests of the
+        // limit itself build their own fake.
+        .sign_in_rate_limit(u32::MAX, Duration::from_secs(10))
+}
+
+pub async fn clerk() -> FakeClerk {
+    clerk_builder().start().await
+}
+
+pub fn config(clerk: &FakeClerk) -> ClerkBasicAuthConfig {
+    ClerkBasicAuthConfig::new(clerk.url()).expect("the fake's URL is a valid Frontend API URL")
+}
+
+/// Handlers that show what the layer let through.
+pub fn router() -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/me", get(me))
+        .route("/2/footprints", get(me))
+        .route("/2/events", post(me))
+        .route("/2/ileap/tad", get(me))
+        .route(
+            "/anonymous",
+            get(|claims: Option<Extension<ClerkClaims>>| async move { format!("{}", claims.is_some()) }),
+        )
+}
+
+async fn me(Extension(claims): Extension<ClerkClaims>) -> Json<Value> {
+    let organization = claims
+        .organization()
+        .map(|org| json!({"id": org.id(), "slug": org.slug(), "role": org.role(), "permissions": org.permissions()}));
+    Json(json!({
+        "user_id": claims.user_id(),
+        "session_id": claims.session_id(),
+        "organization": organization,
+        "aud": claims.get("aud"),
+    }))
+}
+
+/// Serves `router` behind a layer built from `config` on a loopback port.
+pub async fn serve(config: ClerkBasicAuthConfig) -> SocketAddr {
+    serve_router(router().layer(ClerkBasicAuthLayer::new(config))).await
+}
+
+pub async fn serve_router(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// A token request with these credentials.
+pub fn token_request(addr: SocketAddr, user: &str, password: &str) -> reqwest::RequestBuilder {
+    http()
+        .post(format!("http://{addr}/auth/token"))
+        .basic_auth(user, Some(password))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+}
+
+/// Status and JSON body of a response.
+pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// A token for these credentials; panics unless the layer answers 200.
+pub async fn access_token(addr: SocketAddr, user: &str, password: &str) -> String {
+    let (status, body) = json_of(token_request(addr, user, password).send().await.unwrap()).await;
+    assert_eq!(status, 200, "token request failed: {body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The claims of a JWT, unverified (for assertions on what Clerk put in).
+pub fn claims_of(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A GET with a bearer token.
+pub async fn get_with(addr: SocketAddr, path: &str, token: &str) -> (u16, Value) {
+    json_of(http().get(format!("http://{addr}{path}")).bearer_auth(token).send().await.unwrap()).await
+}

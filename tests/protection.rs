@@ -1,0 +1,396 @@
+//! Protected routes through a real axum server on loopback: verification rules, claims in the
+//! extensions, PACT/iLEAP error bodies, key handling, access rules and discovery.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clerk_basic_auth::testing::{FakeClerk, Fault};
+use clerk_basic_auth::{AccessRule, ErrorStyle};
+use common::*;
+use serde_json::{Value, json};
+
+/// Claims of a valid v2 session token of the fake, with `extra` merged in.
+fn session_claims(clerk: &FakeClerk, extra: Value) -> Value {
+    let now = unix_now();
+    let mut claims = json!({"sub": USER_ID, "sid": "sess_test", "iss": clerk.url(), "iat": now, "nbf": now - 10, "exp": now + 60, "v": 2});
+    claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    claims
+}
+
+#[tokio::test]
+async fn a_valid_token_reaches_the_handler_with_its_claims() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_organization(ORG)).await;
+    let token = access_token(addr, USER, PASSWORD).await;
+    let (status, me) = get_with(addr, "/me", &token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["user_id"], USER_ID);
+    assert_eq!(me["session_id"], claims_of(&token)["sid"]);
+    assert_eq!(me["organization"]["id"], ORG);
+    assert_eq!(me["organization"]["slug"], "way-demo");
+    assert_eq!(me["organization"]["role"], "org:admin");
+    assert_eq!(me["organization"]["permissions"], json!(["org:footprints:read", "org:footprints:manage"]));
+}
+
+#[tokio::test]
+async fn v1_organization_claims_are_normalised_too() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let v1 = json!({"org_id": ORG, "org_slug": "way-demo", "org_role": "org:member", "org_permissions": ["org:footprints:read"]});
+    let mut claims = session_claims(&clerk, v1);
+    claims.as_object_mut().unwrap().remove("v");
+    let (status, me) = get_with(addr, "/me", &clerk.sign_claims(claims)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        me["organization"],
+        json!({"id": ORG, "slug": "way-demo", "role": "org:member", "permissions": ["org:footprints:read"]})
+    );
+}
+
+#[tokio::test]
+async fn missing_or_invalid_tokens_are_pact_bad_request_and_ileap_access_denied() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let garbage = "very-invalid-access-token-4f9a1c";
+    for (method, path, status, code) in [
+        ("GET", "/2/footprints", 400, "BadRequest"),
+        ("POST", "/2/events", 400, "BadRequest"),
+        ("GET", "/2/ileap/tad", 403, "AccessDenied"),
+    ] {
+        for token in [None, Some(garbage)] {
+            let mut request = http().request(method.parse().unwrap(), format!("http://{addr}{path}"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), status, "{method} {path} {token:?}");
+            assert_eq!(response.headers()["content-type"], "application/json");
+            assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer realm="));
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], code);
+            assert!(!body["message"].as_str().unwrap().contains(garbage), "the token leaked: {body}");
+        }
+    }
+    let health = http().get(format!("http://{addr}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 400, "/health is protected unless made public");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_401_token_expired_beyond_the_leeway_only() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let now = unix_now();
+    let expired = clerk.sign_claims(session_claims(&clerk, json!({"iat": now - 70, "nbf": now - 80, "exp": now - 6})));
+    for path in ["/2/footprints", "/2/ileap/tad"] {
+        let response = http().get(format!("http://{addr}{path}")).bearer_auth(&expired).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"code": "TokenExpired", "message": "the access token has expired"}));
+    }
+    let within_leeway = clerk.sign_claims(session_claims(&clerk, json!({"exp": now - 2})));
+    assert_eq!(get_with(addr, "/me", &within_leeway).await.0, 200);
+}
+
+/// Status and message of a GET /2/footprints with this token.
+async fn refusal(addr: std::net::SocketAddr, token: &str) -> (u16, String) {
+    let (status, body) = get_with(addr, "/2/footprints", token).await;
+    (status, body["message"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn tokens_are_refused_for_the_reason_they_fail() {
+    let clerk = clerk().await;
+    let other = FakeClerk::builder().start().await;
+    let addr = serve(config(&clerk)).await;
+    let now = unix_now();
+    let kid = clerk.kids()[0].clone();
+    let valid = clerk.sign_claims(session_claims(&clerk, json!({})));
+    let [header, payload, signature]: [&str; 3] = valid.split('.').collect::<Vec<_>>().try_into().unwrap();
+
+    let tampered_payload = URL_SAFE_NO_PAD.encode(session_claims(&clerk, json!({"sub": "user_admin"})).to_string());
+    let forged =
+        other.sign_with_header(json!({"alg": "RS256", "kid": kid, "typ": "JWT"}), session_claims(&clerk, json!({})));
+    let cases = [
+        (format!("{header}.{tampered_payload}.{signature}"), "signature is invalid"),
+        (forged, "signature is invalid"),
+        (format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode([7u8; 256])), "signature is invalid"),
+        (clerk.sign_claims(session_claims(&clerk, json!({"iss": "https://evil.example.com"}))), "not issued by"),
+        (clerk.sign_claims(session_claims(&clerk, json!({"nbf": now + 60}))), "not valid yet"),
+        (clerk.sign_claims(session_claims(&clerk, json!({"iat": now + 60}))), "issued in the future"),
+        (clerk.sign_claims(json!({"iss": clerk.url(), "exp": now + 60})), "no valid sub claim"),
+        (clerk.sign_claims(json!({"sub": 42, "iss": clerk.url(), "exp": now + 60})), "no valid sub claim"),
+        (clerk.sign_claims(json!({"sub": USER_ID, "iss": clerk.url()})), "no valid exp claim"),
+        (clerk.sign_claims(session_claims(&clerk, json!({"sts": "pending"}))), "pending"),
+        (
+            clerk.sign_with_header(
+                json!({"alg": "RS256", "kid": kid, "typ": "at+jwt"}),
+                session_claims(&clerk, json!({})),
+            ),
+            "type is not JWT",
+        ),
+        (
+            clerk.sign_with_header(json!({"alg": "RS256", "kid": "ins_unknown"}), session_claims(&clerk, json!({}))),
+            "unknown key",
+        ),
+        ("a.b".to_owned(), "not a well-formed JWT"),
+        (format!("{header}.{payload}"), "not a well-formed JWT"),
+        (format!("{}.!!!.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#)), "unknown key"),
+        (format!("{header}.!!!.{signature}"), "signature is invalid"),
+    ];
+    for (token, reason) in cases {
+        let (status, message) = refusal(addr, &token).await;
+        assert_eq!(status, 400, "{reason}: {message}");
+        assert!(message.contains(reason), "expected {reason:?}, got {message:?}");
+    }
+    assert_eq!(refusal(addr, &valid).await.0, 200);
+}
+
+#[tokio::test]
+async fn alg_none_and_hmac_with_the_public_key_are_refused_before_any_key_lookup() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let claims = session_claims(&clerk, json!({}));
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    // Algorithm confusion: HS256 keyed with the RSA public key a verifier holds.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(clerk.kids()[0].clone());
+    let hs256 = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(clerk.public_key_pem().as_bytes()),
+    )
+    .unwrap();
+    for token in [none, hs256] {
+        let (status, message) = refusal(addr, &token).await;
+        assert_eq!((status, message.as_str()), (400, "the access token is not signed with RS256"));
+    }
+    assert_eq!(clerk.stats().jwks_fetches, 0, "refused before any key lookup");
+}
+
+#[tokio::test]
+async fn an_oversized_authorization_header_is_refused_unparsed() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    for size in [9 * 1024, 200 * 1024] {
+        let response = http()
+            .get(format!("http://{addr}/2/footprints"))
+            .header("authorization", format!("Bearer {}", "a".repeat(size)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{size} bytes");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "the Authorization header is too large");
+    }
+    assert_eq!(clerk.stats().jwks_fetches, 0);
+}
+
+#[tokio::test]
+async fn a_token_from_a_rotated_key_passes_as_soon_as_a_refetch_is_allowed() {
+    let clerk = clerk().await;
+    let interval = Duration::from_millis(300);
+    let addr = serve(config(&clerk).with_jwks_refetch_interval(interval)).await;
+    assert_eq!(get_with(addr, "/me", &clerk.session_token(USER_ID, None)).await.0, 200);
+    tokio::time::sleep(interval).await;
+    let new_kid = clerk.rotate_signing_key(false);
+    let rotated = clerk.session_token(USER_ID, None);
+    assert_eq!(jsonwebtoken::decode_header(&rotated).unwrap().kid.as_deref(), Some(new_kid.as_str()));
+    assert_eq!(get_with(addr, "/me", &rotated).await.0, 200, "the new key is fetched on first sight");
+    assert_eq!(clerk.stats().jwks_fetches, 2);
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_one_jwks_fetch_per_interval() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let claims = session_claims(&clerk, json!({}));
+    let requests = (0..100).map(|i| {
+        let token = clerk
+            .sign_with_header(json!({"alg": "RS256", "typ": "JWT", "kid": format!("ins_random_{i}")}), claims.clone());
+        tokio::spawn(async move { refusal(addr, &token).await })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        let (status, message) = request.await.unwrap();
+        assert_eq!((status, message.as_str()), (400, "the access token is signed with an unknown key"));
+    }
+    assert_eq!(clerk.stats().jwks_fetches, 1);
+    // Valid tokens are not held up by the flood.
+    assert_eq!(get_with(addr, "/me", &clerk.session_token(USER_ID, None)).await.0, 200);
+    assert_eq!(clerk.stats().jwks_fetches, 1);
+}
+
+#[tokio::test]
+async fn cached_keys_keep_serving_while_clerk_is_down() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_jwks_refetch_interval(Duration::ZERO).with_jwks_ttl(Duration::ZERO)).await;
+    assert_eq!(get_with(addr, "/me", &clerk.session_token(USER_ID, None)).await.0, 200);
+    clerk.set_jwks_fault(Some(Fault::Down));
+    clerk.set_fault(Some(Fault::Down));
+    for _ in 0..3 {
+        // Every request finds the keys past their TTL and tries a refresh, which fails.
+        let fresh = clerk.session_token(USER_ID, None);
+        assert_eq!(get_with(addr, "/me", &fresh).await.0, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(clerk.stats().jwks_fetches >= 2, "refreshes were attempted");
+}
+
+#[tokio::test]
+async fn without_any_keys_the_answer_is_503_until_clerk_is_back() {
+    let clerk = clerk().await;
+    clerk.set_jwks_fault(Some(Fault::ServerError(503)));
+    let addr = serve(config(&clerk).with_jwks_refetch_interval(Duration::from_millis(100))).await;
+    let token = clerk.session_token(USER_ID, None);
+    let response = http().get(format!("http://{addr}/2/footprints")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "10");
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "InternalError");
+    clerk.set_jwks_fault(None);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(get_with(addr, "/me", &token).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_pem_key_verifies_without_any_network() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_jwt_key(&clerk.public_key_pem()).unwrap()).await;
+    assert_eq!(get_with(addr, "/me", &clerk.session_token(USER_ID, None)).await.0, 200);
+    let (status, jwks) = json_of(http().get(format!("http://{addr}/jwks")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["n"], clerk.jwks()["keys"][0]["n"]);
+    let other = FakeClerk::builder().start().await;
+    let foreign = other.sign_claims(session_claims(&clerk, json!({})));
+    assert_eq!(refusal(addr, &foreign).await.0, 400);
+    assert_eq!(clerk.stats().jwks_fetches, 0);
+}
+
+#[tokio::test]
+async fn optional_auth_lets_anonymous_requests_through_but_not_bad_tokens() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_optional_auth(true)).await;
+    let anonymous = http().get(format!("http://{addr}/anonymous")).send().await.unwrap();
+    assert_eq!(anonymous.text().await.unwrap(), "false");
+    let token = clerk.session_token(USER_ID, None);
+    let signed_in = http().get(format!("http://{addr}/anonymous")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(signed_in.text().await.unwrap(), "true");
+    assert_eq!(refusal(addr, "not-a-token").await.0, 400);
+}
+
+#[tokio::test]
+async fn public_paths_and_protected_prefixes_choose_what_is_protected() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_public_path("/health")).await;
+    assert_eq!(http().get(format!("http://{addr}/health")).send().await.unwrap().text().await.unwrap(), "ok");
+    let narrow = serve(config(&clerk).with_protected_prefix("/2/")).await;
+    assert_eq!(http().get(format!("http://{narrow}/health")).send().await.unwrap().status(), 200);
+    assert_eq!(http().get(format!("http://{narrow}/2/footprints")).send().await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn access_rules_require_roles_and_permissions() {
+    let clerk = clerk().await;
+    let config = config(&clerk)
+        .with_access_rule(AccessRule::for_prefix("/2/").require_organization("way-demo"))
+        .with_access_rule(
+            AccessRule::for_prefix("/2/events").require_role("admin").require_permission("footprints:manage"),
+        );
+    let addr = serve(config).await;
+    let admin = clerk.session_token(USER_ID, Some(ORG));
+    let member = clerk.session_token("user_member", Some(ORG));
+    let personal = clerk.session_token(USER_ID, None);
+    let post = |token: String| async move {
+        json_of(http().post(format!("http://{addr}/2/events")).bearer_auth(token).send().await.unwrap()).await
+    };
+    assert_eq!(post(admin.clone()).await.0, 200);
+    let (status, body) = post(member.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("AccessDenied")));
+    assert_eq!(body["message"], "access denied: requires the role admin");
+    assert_eq!(get_with(addr, "/2/footprints", &member).await.0, 200);
+    let (status, body) = get_with(addr, "/2/footprints", &personal).await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("access denied: the token is not for an organization")));
+    assert_eq!(get_with(addr, "/me", &personal).await.0, 200, "no rule for /me");
+}
+
+#[tokio::test]
+async fn pending_sessions_and_authorized_parties_follow_the_configuration() {
+    let clerk = clerk().await;
+    let pending = clerk.sign_claims(session_claims(&clerk, json!({"sts": "pending"})));
+    let accepting = serve(config(&clerk).with_pending_sessions(true)).await;
+    assert_eq!(get_with(accepting, "/me", &pending).await.0, 200);
+
+    let strict = serve(config(&clerk).with_authorized_parties(["https://app.example.com"])).await;
+    let from_app = clerk.sign_claims(session_claims(&clerk, json!({"azp": "https://app.example.com"})));
+    let from_elsewhere = clerk.sign_claims(session_claims(&clerk, json!({"azp": "https://evil.example.com"})));
+    assert_eq!(get_with(strict, "/me", &from_app).await.0, 200);
+    for token in [from_elsewhere, clerk.session_token(USER_ID, None)] {
+        assert_eq!(
+            refusal(strict, &token).await,
+            (400, "the access token's authorized party is not allowed".to_owned())
+        );
+    }
+}
+
+#[tokio::test]
+async fn pact_v3_style_answers_401_and_a_custom_style_answers_as_told() {
+    let clerk = clerk().await;
+    let v3 = serve(config(&clerk).with_error_style(ErrorStyle::pact_v3())).await;
+    let (status, body) = json_of(http().get(format!("http://{v3}/2/footprints")).send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("AccessDenied")));
+    let custom = ErrorStyle::custom(|error, parts| {
+        http::Response::builder().status(418).body(bytes::Bytes::from(format!("{} {error}", parts.uri.path()))).unwrap()
+    });
+    let addr = serve(config(&clerk).with_error_style(custom)).await;
+    let response = http().get(format!("http://{addr}/2/footprints")).send().await.unwrap();
+    assert_eq!(response.status(), 418);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "/2/footprints an access token is required: send Authorization: Bearer <token>"
+    );
+}
+
+#[tokio::test]
+async fn discovery_describes_the_server_as_the_client_reached_it() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk)).await;
+    let (status, document) = json_of(
+        http()
+            .get(format!("http://{addr}/.well-known/openid-configuration"))
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "pact.example.com")
+            .header("x-forwarded-prefix", "/ileap")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(document["issuer"], "https://pact.example.com/ileap");
+    assert_eq!(document["token_endpoint"], "https://pact.example.com/ileap/auth/token");
+    assert_eq!(document["jwks_uri"], "https://pact.example.com/ileap/jwks");
+    assert_eq!(document["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(document["token_endpoint_auth_methods_supported"], json!(["client_secret_basic"]));
+    let direct =
+        json_of(http().get(format!("http://{addr}/.well-known/openid-configuration")).send().await.unwrap()).await.1;
+    assert_eq!(direct["token_endpoint"], format!("http://{addr}/auth/token"));
+
+    let (status, jwks) = json_of(http().get(format!("http://{addr}/jwks")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["kid"], clerk.kids()[0].as_str());
+
+    let off = serve(config(&clerk).with_openid_configuration_path(None).with_jwks_path(None)).await;
+    assert_eq!(
+        http().get(format!("http://{off}/.well-known/openid-configuration")).send().await.unwrap().status(),
+        400
+    );
+    assert_eq!(http().get(format!("http://{off}/jwks")).send().await.unwrap().status(), 400);
+}
