@@ -32,3 +32,8 @@ pub use config::{
 pub use layer::{ClerkBasicAuth, ClerkBasicAuthLayer, ResponseFuture};
 pub use rejection::ErrorStyle;
 pub use verify::{AuthError, AuthErrorKind};
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
