@@ -302,6 +302,12 @@ impl FakeClerk {
         kid
     }
 
+    /// Every native client token the fake has handed out (in `Authorization` response headers),
+    /// so tests can check that none of them leaks into logs or responses.
+    pub fn client_tokens(&self) -> Vec<String> {
+        self.shared.state().client_tokens()
+    }
+
     /// The key ids JWKS publishes, the current signing key first.
     pub fn kids(&self) -> Vec<String> {
         self.shared.keys().kids()

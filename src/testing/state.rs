@@ -453,6 +453,11 @@ impl State {
         ids.iter().filter_map(|id| self.sessions.get(id)).filter(|session| session.status.is_signed_in())
     }
 
+    /// Every client token handed out so far.
+    pub(crate) fn client_tokens(&self) -> Vec<String> {
+        self.clients.keys().cloned().collect()
+    }
+
     /// The client JSON for `client_token`.
     pub(crate) fn client_json(&self, client_token: &str) -> Value {
         self.clients.get(client_token).map_or(Value::Null, |client| wire::client_json(self, client))

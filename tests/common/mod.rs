@@ -85,8 +85,16 @@ pub async fn serve_router(app: Router) -> SocketAddr {
     addr
 }
 
+/// One HTTP client for all tests of a binary: building one loads the TLS roots (milliseconds),
+/// which would skew timing assertions. It keeps no idle connections, because each test has its
+/// own runtime and a pooled connection would outlive the runtime that drives it.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(0).build().unwrap()
+        })
+        .clone()
 }
 
 /// A token request with these credentials.
