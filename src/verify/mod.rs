@@ -283,4 +283,42 @@ mod tests {
         assert_eq!(Header::parse("a.b.c.d").map(|_| ()), Err(AuthError::Malformed));
         assert_eq!(Header::parse("!!!.e30.c2ln").map(|_| ()), Err(AuthError::Malformed));
     }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn the_verified_token_cache_remembers_tokens_within_its_bound() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let config = ClerkBasicAuthConfig::new(clerk.url())
+            .unwrap()
+            .with_jwt_key(&clerk.public_key_pem())
+            .unwrap()
+            .with_verified_token_cache(3);
+        let verifier = Verifier::new(&config);
+        let cache = verifier.verified.as_ref().unwrap();
+        let first = clerk.session_token("user_1", None);
+        assert!(matches!(verifier.verify_now(&first), Verdict::Verified(_)));
+        assert!(cache.get(first.as_str()).is_some(), "remembered after one verification");
+        for n in 0..20 {
+            let token = clerk.session_token(&format!("user_{n}"), None);
+            assert!(matches!(verifier.verify_now(&token), Verdict::Verified(_)));
+            assert!(cache.len() <= 3, "{} entries", cache.len());
+        }
+        let refused = format!("{first}x");
+        assert!(matches!(verifier.verify_now(&refused), Verdict::Refused(_)));
+        assert!(cache.get(refused.as_str()).is_none(), "refused tokens are not remembered");
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn a_cache_of_zero_remembers_nothing() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let config = ClerkBasicAuthConfig::new(clerk.url())
+            .unwrap()
+            .with_jwt_key(&clerk.public_key_pem())
+            .unwrap()
+            .with_verified_token_cache(0);
+        let verifier = Verifier::new(&config);
+        assert!(verifier.verified.is_none());
+        assert!(matches!(verifier.verify_now(&clerk.session_token("user_1", None)), Verdict::Verified(_)));
+    }
 }
