@@ -84,7 +84,7 @@ impl ErrorStyle {
     pub(crate) fn respond(&self, error: &AuthError, parts: &Parts, realm: &str) -> Response<Bytes> {
         match &self.0 {
             Style::Custom(handler) => handler(error, parts),
-            _ if is_grpc(parts) => grpc_response(error),
+            _ if is_grpc(parts) => grpc_response(error, parts),
             style => pact_response(style, error, parts, realm),
         }
     }
@@ -151,8 +151,9 @@ fn is_grpc(parts: &Parts) -> bool {
     parts.headers.get(CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
-/// A trailers-only gRPC response: status and message in the headers, no body.
-fn grpc_response(error: &AuthError) -> Response<Bytes> {
+/// A trailers-only gRPC response: status and message in the headers, no body, in the request's
+/// own content type (`application/grpc+proto`, `application/grpc-web`, ...).
+fn grpc_response(error: &AuthError, parts: &Parts) -> Response<Bytes> {
     let status = match error.kind() {
         AuthErrorKind::Forbidden => "7",
         AuthErrorKind::Unavailable => "14",
@@ -160,7 +161,8 @@ fn grpc_response(error: &AuthError) -> Response<Bytes> {
     };
     let mut response = Response::new(Bytes::new());
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    let content_type = parts.headers.get(CONTENT_TYPE).cloned();
+    headers.insert(CONTENT_TYPE, content_type.unwrap_or(HeaderValue::from_static("application/grpc")));
     headers.insert("grpc-status", HeaderValue::from_static(status));
     if let Ok(message) = HeaderValue::try_from(grpc_percent_encode(&error.to_string())) {
         headers.insert("grpc-message", message);
@@ -243,6 +245,10 @@ mod tests {
         assert_eq!(response.headers()["grpc-status"], "16");
         assert_eq!(response.headers()["grpc-message"], "the access token has expired");
         assert!(response.body().is_empty());
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc+proto");
+        let web = style.respond(&AuthError::MissingToken, &parts("/s/M", Some("application/grpc-web+proto")), "r");
+        assert_eq!(web.headers()[CONTENT_TYPE], "application/grpc-web+proto");
+        assert_eq!(web.headers()["grpc-status"], "16");
         let denied =
             style.respond(&AuthError::AccessDenied("100%".into()), &parts("/s/M", Some("application/grpc")), "r");
         assert_eq!(denied.headers()["grpc-status"], "7");
