@@ -1,0 +1,164 @@
+//! The cost of the token endpoint: a token request the session cache answers (the layer in front
+//! of an axum 0.8 router, warmed once) against a bare axum handler that returns the same JSON
+//! shape, both driven with tower's `oneshot` (no sockets); and cold token requests, each through
+//! a fresh layer, so each signs in at the shipped fake Clerk over loopback HTTP (one round trip,
+//! or two with an organization to activate).
+//!
+//! ```text
+//! cargo bench --bench token_endpoint -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use clerk_basic_auth::testing::{FakeClerk, FakeOrganization, FakeUser};
+use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer};
+use criterion::{Criterion, criterion_group, criterion_main};
+use http_body_util::BodyExt as _;
+use serde::Serialize;
+use tower::ServiceExt as _;
+
+const USER: &str = "ileap-demo@way.cloud";
+const PASSWORD: &str = "HelloPrimaryData";
+const USER_ID: &str = "user_2xDemo";
+const ORG: &str = "org_2xDemo";
+const FORM: &str = "grant_type=client_credentials";
+
+/// A client-credentials token request, as an iLEAP / PACT client sends it.
+fn token_request(authorization: &HeaderValue) -> Request<Body> {
+    let mut request = Request::new(Body::from(FORM));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = axum::http::Uri::from_static("/auth/token");
+    let headers = request.headers_mut();
+    headers.insert(AUTHORIZATION, authorization.clone());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(FORM.len()));
+    request
+}
+
+/// One request through `app`, its body read to the end.
+async fn send(app: &Router, authorization: &HeaderValue) -> (StatusCode, Bytes) {
+    let response = app.clone().oneshot(token_request(authorization)).await.unwrap();
+    let status = response.status();
+    (status, response.into_body().collect().await.unwrap().to_bytes())
+}
+
+/// The routes behind the layer (never reached by a token request).
+fn routes() -> Router {
+    Router::new().route("/2/footprints", get(|| async { "footprints" }))
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+/// A handler that answers what the layer answers, without asking anyone.
+fn bare_token_handler(access_token: Arc<str>) -> Router {
+    let handler = move || {
+        let access_token = Arc::clone(&access_token);
+        async move {
+            let body = TokenBody { access_token: &access_token, token_type: "Bearer", expires_in: 3600 };
+            ([(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], Json(body)).into_response()
+        }
+    };
+    Router::new().route("/auth/token", post(handler))
+}
+
+fn token_endpoint(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let fake = runtime.block_on(
+        FakeClerk::builder()
+            .user(FakeUser::new(USER, PASSWORD).id(USER_ID).member_of(ORG, "admin"))
+            .organization(
+                FakeOrganization::new(ORG, "way-demo")
+                    .role_permissions("admin", ["org:footprints:read", "org:footprints:manage"]),
+            )
+            // Cached tokens outlive any bench run; sign-ins are never rate limited.
+            .token_lifetime(Duration::from_secs(3600))
+            .sign_in_rate_limit(u32::MAX, Duration::from_secs(10))
+            .start(),
+    );
+    let config = ClerkBasicAuthConfig::new(fake.url()).unwrap();
+    let authorization =
+        HeaderValue::try_from(format!("Basic {}", STANDARD.encode(format!("{USER}:{PASSWORD}")))).unwrap();
+
+    // Warm the session cache once; every later request for these credentials is a cache hit.
+    let layered = routes().layer(ClerkBasicAuthLayer::new(config.clone()));
+    let (status, body) = runtime.block_on(send(&layered, &authorization));
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let token: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let access_token: Arc<str> = token["access_token"].as_str().unwrap().into();
+    let bare = bare_token_handler(Arc::clone(&access_token));
+    runtime.block_on(async {
+        let (status, bare_body) = send(&bare, &authorization).await;
+        assert_eq!(status, StatusCode::OK);
+        let bare_token: serde_json::Value = serde_json::from_slice(&bare_body).unwrap();
+        assert_eq!(bare_token["access_token"], token["access_token"], "the same JSON shape");
+        assert_eq!(bare_token["token_type"], token["token_type"]);
+    });
+    assert_eq!(fake.stats().sign_ins, 1);
+
+    let mut group = c.benchmark_group("token_endpoint");
+    group.bench_function("cached_token_through_layer", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let (status, body) = send(&layered, &authorization).await;
+            debug_assert_eq!(status, StatusCode::OK);
+            black_box(body)
+        });
+    });
+    group.bench_function("bare_axum_handler", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let (status, body) = send(&bare, &authorization).await;
+            debug_assert_eq!(status, StatusCode::OK);
+            black_box(body)
+        });
+    });
+    assert_eq!(fake.stats().sign_ins, 1, "every cached request was answered without Clerk");
+
+    // Cold: a fresh layer per request (built outside the timed part, sharing the HTTP client and
+    // so its keep-alive connections), so each request signs in at the fake Clerk.
+    group.sample_size(20);
+    for (name, config) in [
+        ("cold_sign_in", config.clone()),
+        ("cold_sign_in_and_activate_organization", config.clone().with_organization(ORG)),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let config = config.clone();
+                let authorization = authorization.clone();
+                async move {
+                    let mut elapsed = Duration::ZERO;
+                    for _ in 0..iters {
+                        let app = routes().layer(ClerkBasicAuthLayer::new(config.clone()));
+                        let start = Instant::now();
+                        let (status, body) = send(&app, &authorization).await;
+                        elapsed += start.elapsed();
+                        assert_eq!(status, StatusCode::OK, "{body:?}");
+                        black_box(body);
+                    }
+                    elapsed
+                }
+            });
+        });
+    }
+    group.finish();
+    let stats = fake.stats();
+    assert!(stats.sign_ins > 1 && stats.touches > 0, "the cold requests signed in at Clerk: {stats:?}");
+    drop(fake);
+}
+
+criterion_group!(benches, token_endpoint);
+criterion_main!(benches);
