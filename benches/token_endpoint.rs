@@ -131,11 +131,14 @@ fn token_endpoint(c: &mut Criterion) {
     // Cold: a fresh layer per request (built outside the timed part, sharing the HTTP client and
     // so its keep-alive connections), so each request signs in at the fake Clerk.
     group.sample_size(20);
+    // Set when a cold bench runs (a filter may skip them all).
+    let cold_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for (name, config) in [
         ("cold_sign_in", config.clone()),
         ("cold_sign_in_and_activate_organization", config.clone().with_organization(ORG)),
     ] {
         group.bench_function(name, |b| {
+            cold_ran.store(true, std::sync::atomic::Ordering::Relaxed);
             b.to_async(&runtime).iter_custom(|iters| {
                 let config = config.clone();
                 let authorization = authorization.clone();
@@ -156,7 +159,9 @@ fn token_endpoint(c: &mut Criterion) {
     }
     group.finish();
     let stats = fake.stats();
-    assert!(stats.sign_ins > 1 && stats.touches > 0, "the cold requests signed in at Clerk: {stats:?}");
+    if cold_ran.load(std::sync::atomic::Ordering::Relaxed) {
+        assert!(stats.sign_ins > 1 && stats.touches > 0, "the cold requests signed in at Clerk: {stats:?}");
+    }
     drop(fake);
 }
 

@@ -8,21 +8,20 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::secret::Secret;
-
 /// The longest `Authorization` header read; anything longer is refused unparsed.
 const MAX_HEADER_LEN: usize = 8 * 1024;
 
-/// A client's user name (a Clerk identifier: e-mail address or username) and password.
-#[derive(Clone)]
+/// A client's user name (a Clerk identifier: e-mail address or username) and password, held in
+/// one buffer as `user:password` (one allocation per token request).
 pub(crate) struct Credentials {
-    pub(crate) identifier: String,
-    pub(crate) password: Secret,
+    /// `identifier`, a separator, `password`; the separator is at `split`.
+    text: String,
+    split: usize,
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("identifier", &self.identifier).field("password", &self.password).finish()
+        f.debug_struct("Credentials").field("identifier", &self.identifier()).field("password", &"..").finish()
     }
 }
 
@@ -70,19 +69,30 @@ impl Credentials {
         let encoded = strip_scheme(value.as_bytes(), b"basic").ok_or(BasicError::NotBasic)?;
         let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| BasicError::NotBase64)?;
         let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
-        let (user, password) = decoded.split_once(':').ok_or(BasicError::NoColon)?;
-        let (user, password) = if form_encoded {
-            (form_decode(user), form_decode(password))
+        let split = decoded.find(':').ok_or(BasicError::NoColon)?;
+        let credentials = if form_encoded {
+            let (user, password) = (form_decode(&decoded[..split]), form_decode(&decoded[split + 1..]));
+            Self { split: user.len(), text: format!("{user}:{password}") }
         } else {
-            (Cow::Borrowed(user), Cow::Borrowed(password))
+            Self { text: decoded, split }
         };
-        if user.is_empty() {
+        if credentials.identifier().is_empty() {
             return Err(BasicError::EmptyUserName);
         }
-        if password.is_empty() {
+        if credentials.password().is_empty() {
             return Err(BasicError::EmptyPassword);
         }
-        Ok(Self { identifier: user.into_owned(), password: Secret::new(password.into_owned()) })
+        Ok(credentials)
+    }
+
+    /// The user name: a Clerk identifier (e-mail address or username).
+    pub(crate) fn identifier(&self) -> &str {
+        &self.text[..self.split]
+    }
+
+    /// The password. Read it only to send it to Clerk or to derive a key, never to log it.
+    pub(crate) fn password(&self) -> &str {
+        &self.text[self.split + 1..]
     }
 }
 
@@ -142,8 +152,8 @@ mod tests {
     #[test]
     fn splits_on_the_first_colon_and_keeps_unicode() {
         let credentials = Credentials::from_headers(&basic("ileap@way.cloud:pa:ss:wörd ✓"), false).unwrap();
-        assert_eq!(credentials.identifier, "ileap@way.cloud");
-        assert_eq!(credentials.password.expose(), "pa:ss:wörd ✓");
+        assert_eq!(credentials.identifier(), "ileap@way.cloud");
+        assert_eq!(credentials.password(), "pa:ss:wörd ✓");
     }
 
     #[test]
@@ -151,7 +161,7 @@ mod tests {
         for scheme in ["basic", "BASIC", "bAsIc"] {
             let value = format!("{scheme}   {}", STANDARD.encode("a:b"));
             let credentials = Credentials::from_headers(&headers(value.as_bytes()), false).unwrap();
-            assert_eq!(credentials.identifier, "a");
+            assert_eq!(credentials.identifier(), "a");
         }
     }
 
@@ -179,13 +189,15 @@ mod tests {
     fn form_decoding_is_opt_in() {
         let map = basic("user%40example.com:p%3Ass+w%26rd%3D1");
         let raw = Credentials::from_headers(&map, false).unwrap();
-        assert_eq!(raw.identifier, "user%40example.com");
-        assert_eq!(raw.password.expose(), "p%3Ass+w%26rd%3D1");
+        assert_eq!(raw.identifier(), "user%40example.com");
+        assert_eq!(raw.password(), "p%3Ass+w%26rd%3D1");
         let decoded = Credentials::from_headers(&map, true).unwrap();
-        assert_eq!(decoded.identifier, "user@example.com");
-        assert_eq!(decoded.password.expose(), "p:ss w&rd=1");
+        assert_eq!(decoded.identifier(), "user@example.com");
+        assert_eq!(decoded.password(), "p:ss w&rd=1");
         let literal = Credentials::from_headers(&basic("a:x&y=z"), true).unwrap();
-        assert_eq!(literal.password.expose(), "x&y=z");
+        assert_eq!(literal.password(), "x&y=z");
+        let colon_in_user = Credentials::from_headers(&basic("a%3Ab:c"), true).unwrap();
+        assert_eq!((colon_in_user.identifier(), colon_in_user.password()), ("a:b", "c"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::config::ClerkBasicAuthConfig;
 use crate::discovery::{self, Discovery};
 use crate::protect::{Admission, Protection};
 use crate::routes::{Branch, Routes};
-use crate::token_endpoint::TokenEndpoint;
+use crate::token_endpoint::{Answer, TokenEndpoint};
 use crate::verify::{AuthError, Verifier};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -148,9 +148,10 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
         match shared.routes.branch(request.uri().path()) {
-            Branch::TokenEndpoint => {
-                ResponseFuture::generating(Box::pin(Arc::clone(&shared.token_endpoint).respond(request)))
-            }
+            Branch::TokenEndpoint => match shared.token_endpoint.respond(request) {
+                Answer::Now(response) => ResponseFuture::ready(response),
+                Answer::Later(future) => ResponseFuture::generating(future),
+            },
             Branch::OpenIdConfiguration => ResponseFuture::ready(shared.discovery.openid_configuration(&request)),
             Branch::Jwks => {
                 let keys = Arc::clone(shared.verifier.keys());

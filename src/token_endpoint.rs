@@ -3,7 +3,10 @@
 //! failure as an RFC 6749 §5.2 JSON error.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -44,14 +47,55 @@ impl TokenEndpoint {
         }
     }
 
-    /// Answers one token request.
-    pub(crate) async fn respond<B>(self: Arc<Self>, request: Request<B>) -> Response<Bytes>
+    /// Answers one token request: at once when its head is refused, otherwise once its body is
+    /// read and a token is had.
+    pub(crate) fn respond<B>(self: &Arc<Self>, request: Request<B>) -> Answer
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        match self.issue(request).await {
+        match self.check_head(&request) {
+            Ok(credentials) => {
+                let endpoint = Arc::clone(self);
+                Answer::Later(Box::pin(async move {
+                    let issued = endpoint.issue(credentials, request.into_body()).await;
+                    endpoint.answer(issued)
+                }))
+            }
+            Err(error) => Answer::Now(self.answer(Err(error))),
+        }
+    }
+
+    /// Everything that can be refused before the body is read.
+    fn check_head<B>(&self, request: &Request<B>) -> Result<Credentials, TokenError> {
+        if request.method() != Method::POST {
+            return Err(TokenError::MethodNotAllowed);
+        }
+        let headers = request.headers();
+        let credentials = Credentials::from_headers(headers, self.form_encoded_credentials)
+            .map_err(TokenError::ClientAuthentication)?;
+        check_content_type(headers)?;
+        let declared = headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_body_size as u64) {
+            return Err(TokenError::BodyTooLarge { limit: self.max_body_size });
+        }
+        Ok(credentials)
+    }
+
+    async fn issue<B>(&self, credentials: Credentials, body: B) -> Result<Arc<AccessToken>, TokenError>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let body = read_body(body, self.max_body_size).await?;
+        check_grant_type(&body)?;
+        self.sessions.access_token(credentials).await.map_err(TokenError::from)
+    }
+
+    fn answer(&self, issued: Result<Arc<AccessToken>, TokenError>) -> Response<Bytes> {
+        match issued {
             Ok(token) => token_response(&token),
             Err(error) => {
                 debug!(%error, "token request refused");
@@ -59,23 +103,12 @@ impl TokenEndpoint {
             }
         }
     }
+}
 
-    async fn issue<B>(&self, request: Request<B>) -> Result<Arc<AccessToken>, TokenError>
-    where
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        if request.method() != Method::POST {
-            return Err(TokenError::MethodNotAllowed);
-        }
-        let credentials = Credentials::from_headers(request.headers(), self.form_encoded_credentials)
-            .map_err(TokenError::ClientAuthentication)?;
-        check_content_type(request.headers())?;
-        let body = read_body(request, self.max_body_size).await?;
-        check_grant_type(&body)?;
-        self.sessions.access_token(credentials).await.map_err(TokenError::from)
-    }
+/// A token endpoint's answer: ready now, or after the body is read and Clerk is asked.
+pub(crate) enum Answer {
+    Now(Response<Bytes>),
+    Later(Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>),
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), TokenError> {
@@ -92,21 +125,22 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), TokenError> {
     if is_form && charset_ok { Ok(()) } else { Err(TokenError::UnsupportedContentType) }
 }
 
-async fn read_body<B>(request: Request<B>, limit: usize) -> Result<Bytes, TokenError>
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
 where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let declared = request.headers().get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(TokenError::BodyTooLarge { limit });
-    }
-    let collect = Limited::new(request.into_body(), limit).collect();
-    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(TokenError::BodyTooLarge { limit }),
-        Ok(Err(_)) | Err(_) => Err(TokenError::BodyUnreadable),
+    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+    // Most bodies have arrived with the headers: only a body still on its way gets a timer.
+    let collected = match std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await {
+        Poll::Ready(collected) => collected,
+        Poll::Pending => tokio::time::timeout(BODY_TIMEOUT, collect).await.map_err(|_| TokenError::BodyUnreadable)?,
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(TokenError::BodyTooLarge { limit }),
+        Err(_) => Err(TokenError::BodyUnreadable),
     }
 }
 
@@ -123,15 +157,20 @@ fn check_grant_type(body: &[u8]) -> Result<(), TokenError> {
     }
 }
 
+/// `{"access_token": jwt, "token_type": "Bearer", "expires_in": seconds}`, written directly:
+/// the JWT is base64url and dots (checked when it came from Clerk), so it needs no escaping, and
+/// the body is the hot path of every cached token request.
 fn token_response(token: &AccessToken) -> Response<Bytes> {
-    #[derive(Serialize)]
-    struct TokenBody<'a> {
-        access_token: &'a str,
-        token_type: &'static str,
-        expires_in: u64,
-    }
-    let body = TokenBody { access_token: token.jwt.expose(), token_type: "Bearer", expires_in: token.expires_in() };
-    no_store(json_response(StatusCode::OK, &body))
+    use std::io::Write as _;
+    let jwt = token.jwt.expose();
+    let mut body = Vec::with_capacity(jwt.len() + 72);
+    body.extend_from_slice(b"{\"access_token\":\"");
+    body.extend_from_slice(jwt.as_bytes());
+    body.extend_from_slice(b"\",\"token_type\":\"Bearer\",\"expires_in\":");
+    write!(body, "{}}}", token.expires_in()).expect("writing to a Vec cannot fail");
+    let mut response = Response::new(Bytes::from(body));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    no_store(response)
 }
 
 /// RFC 6749 §5.1: token responses, and errors of the token endpoint, are never cached.
@@ -358,6 +397,24 @@ mod tests {
             Err(TokenError::RepeatedGrantType)
         ));
         assert!(matches!(check_grant_type(b"grant_type=\xff"), Err(TokenError::BodyUnreadable)));
+    }
+
+    #[test]
+    fn the_token_body_is_the_json_a_serializer_would_write() {
+        let token = AccessToken {
+            jwt: crate::secret::Secret::new("eyJh.eyJz-_.c2ln"),
+            expires_at: std::time::SystemTime::now() + Duration::from_secs(42),
+        };
+        let response = token_response(&token);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        let expires_in = body["expires_in"].as_u64().unwrap();
+        assert!((41..=42).contains(&expires_in));
+        assert_eq!(
+            body,
+            serde_json::json!({"access_token": "eyJh.eyJz-_.c2ln", "token_type": "Bearer", "expires_in": expires_in})
+        );
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
     }
 
     fn refusal(status: StatusCode, code: &str) -> ClerkRefusal {

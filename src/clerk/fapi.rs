@@ -132,11 +132,8 @@ impl FapiClient {
 
     /// `POST /v1/client/sign_ins` with the password strategy, as a new native client.
     pub(crate) async fn sign_in(&self, credentials: &Credentials) -> Result<SignedIn, FapiError> {
-        let form = [
-            ("strategy", "password"),
-            ("identifier", credentials.identifier.as_str()),
-            ("password", credentials.password.expose()),
-        ];
+        let form =
+            [("strategy", "password"), ("identifier", credentials.identifier()), ("password", credentials.password())];
         let (headers, body) = self.post(&["v1", "client", "sign_ins"], None, &form).await?;
         let client_token = client_token_of(&headers).ok_or_else(|| FapiError::Malformed {
             reason: "no client token in the Authorization response header (is the Native API enabled?)".into(),

@@ -22,12 +22,19 @@ use crate::secret::Secret;
 /// An access token to hand out: a Clerk JWT and when it expires.
 #[derive(Debug)]
 pub(crate) struct AccessToken {
+    /// Three base64url segments joined by dots (checked when the token arrives), so the text
+    /// never needs escaping wherever it is written.
     pub(crate) jwt: Secret,
     pub(crate) expires_at: SystemTime,
 }
 
 impl AccessToken {
     fn from_jwt(jwt: Secret) -> Result<Self, FapiError> {
+        let compact = jwt.expose().split('.').count() == 3
+            && jwt.expose().bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !compact {
+            return Err(FapiError::Malformed { reason: "a token from Clerk that is not a compact JWT".into() });
+        }
         #[derive(Deserialize)]
         struct Expiry {
             exp: u64,
@@ -136,9 +143,20 @@ impl Sessions {
         let slot = self.slot(&credentials);
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
-            trace!(identifier = %credentials.identifier, "token from cache");
+            trace!(identifier = credentials.identifier(), "token from cache");
             return Ok(token);
         }
+        // Boxed, so the cache hit above does not carry the renewal's state in its future.
+        Box::pin(self.join_or_renew(slot, seen, credentials)).await
+    }
+
+    /// Waits for the renewal in flight, or starts one.
+    async fn join_or_renew(
+        self: &Arc<Self>,
+        slot: Arc<Slot>,
+        seen: u64,
+        credentials: Credentials,
+    ) -> Result<Arc<AccessToken>, SessionError> {
         let flight = Arc::clone(&slot.flight).lock_owned().await;
         if slot.generation.load(Ordering::Acquire) != seen {
             // A renewal finished while this request waited: its outcome is this request's too.
@@ -154,9 +172,9 @@ impl Sessions {
 
     fn slot(&self, credentials: &Credentials) -> Arc<Slot> {
         let mut context = hmac::Context::with_key(&self.credential_key);
-        context.update(&(credentials.identifier.len() as u64).to_be_bytes());
-        context.update(credentials.identifier.as_bytes());
-        context.update(credentials.password.expose().as_bytes());
+        context.update(&(credentials.identifier().len() as u64).to_be_bytes());
+        context.update(credentials.identifier().as_bytes());
+        context.update(credentials.password().as_bytes());
         let mut key = CredentialKey::default();
         key.copy_from_slice(context.sign().as_ref());
         let fresh = || Ok::<_, Infallible>(Arc::default());
@@ -180,7 +198,7 @@ impl Sessions {
 
     async fn renew_in(&self, flight: &mut Flight, credentials: &Credentials) -> Result<AccessToken, SessionError> {
         self.check_clerk_backoff()?;
-        let identifier = credentials.identifier.as_str();
+        let identifier = credentials.identifier();
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
             match self.token_from(session, None).await {
                 Ok(token) => {
@@ -333,6 +351,8 @@ mod tests {
         assert!(!token.has_left(Duration::from_secs(61)));
         assert!(AccessToken::from_jwt(jwt_with(r#"{"sub":"user_1"}"#)).is_err());
         assert!(AccessToken::from_jwt(Secret::new("not-a-jwt")).is_err());
+        let quoted = jwt_with(&format!(r#"{{"exp":{exp}}}"#)).expose().replace("c2ln", "c2\"ln");
+        assert!(AccessToken::from_jwt(Secret::new(quoted)).is_err(), "a token that would need escaping");
     }
 
     #[test]
