@@ -394,3 +394,18 @@ async fn discovery_describes_the_server_as_the_client_reached_it() {
     );
     assert_eq!(http().get(format!("http://{off}/jwks")).send().await.unwrap().status(), 400);
 }
+
+#[tokio::test]
+async fn a_client_that_gives_up_does_not_cancel_the_key_fetch_for_everyone() {
+    let clerk = clerk().await;
+    clerk.set_latency(Duration::from_millis(400));
+    let addr = serve(config(&clerk)).await;
+    let token = clerk.session_token(USER_ID, None);
+    let impatient =
+        http().get(format!("http://{addr}/me")).bearer_auth(&token).timeout(Duration::from_millis(100)).send().await;
+    assert!(impatient.is_err(), "the client gave up while the keys were fetched");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    clerk.set_latency(Duration::ZERO);
+    assert_eq!(get_with(addr, "/me", &token).await.0, 200, "the fetch finished without its caller");
+    assert_eq!(clerk.stats().jwks_fetches, 1);
+}

@@ -84,7 +84,8 @@ pub(crate) struct KeyStore {
     epoch: Instant,
     /// Milliseconds after `epoch` of the last fetch attempt; 0 = never.
     last_attempt_ms: AtomicU64,
-    refetch_gate: tokio::sync::Mutex<()>,
+    /// Held by the one fetch in flight, on its own task; callers of a refetch wait here.
+    refetch_gate: Arc<tokio::sync::Mutex<()>>,
     refreshing: AtomicBool,
     min_refetch_interval: Duration,
     ttl: Duration,
@@ -108,7 +109,7 @@ impl KeyStore {
             current: ArcSwap::from_pointee(set),
             epoch: Instant::now(),
             last_attempt_ms: AtomicU64::new(0),
-            refetch_gate: tokio::sync::Mutex::new(()),
+            refetch_gate: Arc::new(tokio::sync::Mutex::new(())),
             refreshing: AtomicBool::new(false),
             min_refetch_interval,
             ttl,
@@ -127,15 +128,22 @@ impl KeyStore {
 
     /// The key for `kid`, refetching the key set first if it is unknown and the last fetch is
     /// older than the minimum interval. Concurrent callers share one fetch: they wait for the
-    /// one in flight (it may bring their key) and then find the interval not yet over.
+    /// one in flight (it may bring their key) and then find the interval not yet over. The fetch
+    /// runs on its own task, so a caller that gives up does not cancel it for the others.
     pub(crate) async fn key_after_refetch(
-        &self,
+        self: &Arc<Self>,
         kid: Option<&str>,
     ) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
         if self.current.load().get(kid).is_none() {
-            let _gate = self.refetch_gate.lock().await;
+            let gate = Arc::clone(&self.refetch_gate).lock_owned().await;
             if self.current.load().get(kid).is_none() && self.may_fetch() {
-                self.fetch().await;
+                let store = Arc::clone(self);
+                let fetch = tokio::spawn(async move {
+                    store.fetch().await;
+                    drop(gate);
+                });
+                // A fetch that panicked left the old keys; what they hold is answered below.
+                let _ = fetch.await;
             }
         }
         let set = self.current.load();
@@ -147,7 +155,7 @@ impl KeyStore {
     }
 
     /// The JWKS document, fetching it first if it never was.
-    pub(crate) async fn document(&self) -> Result<Bytes, KeysUnavailable> {
+    pub(crate) async fn document(self: &Arc<Self>) -> Result<Bytes, KeysUnavailable> {
         if self.current.load().is_empty() {
             self.key_after_refetch(None).await?;
         }
@@ -161,13 +169,16 @@ impl KeyStore {
         }
         match self.last_attempt_ms.load(Ordering::Acquire) {
             0 => true,
-            last => self.now_ms().saturating_sub(last) >= self.min_refetch_interval.as_millis() as u64,
+            last => {
+                let interval = u64::try_from(self.min_refetch_interval.as_millis()).unwrap_or(u64::MAX);
+                self.now_ms().saturating_sub(last) >= interval
+            }
         }
     }
 
     fn now_ms(&self) -> u64 {
         // Never 0, which means "never fetched".
-        (self.epoch.elapsed().as_millis() as u64).max(1)
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX).max(1)
     }
 
     fn refresh_in_background(self: &Arc<Self>) {
@@ -181,7 +192,7 @@ impl KeyStore {
         let store = Arc::clone(self);
         runtime.spawn(async move {
             debug!("signing keys past their TTL; refreshing");
-            let _gate = store.refetch_gate.lock().await;
+            let _gate = Arc::clone(&store.refetch_gate).lock_owned().await;
             if store.may_fetch() {
                 store.fetch().await;
             }
