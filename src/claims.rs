@@ -251,7 +251,14 @@ fn with_org_prefix(value: &str) -> String {
 }
 
 fn seconds(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    unix_time(secs)
+}
+
+/// Seconds since the epoch as a `SystemTime`, clamped to the year 9999 so that no claim value
+/// can overflow the platform's time.
+pub(crate) fn unix_time(secs: u64) -> SystemTime {
+    const YEAR_9999: u64 = 253_402_300_799;
+    UNIX_EPOCH + Duration::from_secs(secs.min(YEAR_9999))
 }
 
 #[cfg(test)]

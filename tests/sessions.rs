@@ -257,3 +257,61 @@ async fn the_session_cache_is_bounded() {
 /// Keeps the compiler from flagging the fake's handle as unused in helper closures.
 #[allow(dead_code)]
 fn _uses(_: &FakeClerk) {}
+
+#[tokio::test]
+async fn a_flood_of_made_up_credentials_neither_stops_refreshes_nor_evicts_sessions() {
+    // Clerk's real limit: 5 sign-ins per 10 s from this server's IP.
+    let clerk = clerk_builder()
+        .sign_in_rate_limit(5, Duration::from_secs(10))
+        .token_lifetime(Duration::from_secs(2))
+        .start()
+        .await;
+    let addr = serve(config(&clerk).with_refresh_margin(Duration::from_secs(1)).with_session_capacity(4)).await;
+    let first = access_token(addr, USER, PASSWORD).await;
+    for i in 0..12 {
+        let status = token_request(addr, &format!("attacker{i}@evil.example"), "guess").send().await.unwrap().status();
+        assert!(status == 400 || status == 429, "{status}");
+    }
+    assert_eq!(
+        token_request(addr, "member@way.cloud", "MemberPassword1").send().await.unwrap().status(),
+        429,
+        "new sign-ins wait out Clerk's limit"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refreshed = access_token(addr, USER, PASSWORD).await;
+    assert_ne!(refreshed, first, "a fresh token from the session, despite Clerk's sign-in limit");
+    let stats = clerk.stats();
+    assert_eq!(stats.sign_ins, 1, "the live session survived the flood: {stats:?}");
+    assert_eq!(stats.token_mints, 1);
+}
+
+#[tokio::test]
+async fn concurrent_different_wrong_passwords_stay_within_the_failure_budget() {
+    let clerk = clerk().await;
+    clerk.set_latency(Duration::from_millis(200));
+    let addr = serve(config(&clerk)).await;
+    let requests: Vec<_> = (0..20)
+        .map(|i| {
+            tokio::spawn(async move { token_request(addr, USER, &format!("wrong-{i}")).send().await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap().as_u16());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [[400; 5].as_slice(), [429; 15].as_slice()].concat());
+    assert_eq!(clerk.stats().sign_in_attempts, 5, "only the budget reached Clerk");
+}
+
+#[tokio::test]
+async fn setup_errors_do_not_spend_the_failure_budget() {
+    let clerk = clerk().await;
+    clerk.set_fault(Some(Fault::ServerError(503)));
+    let addr = serve(config(&clerk).with_failure_throttle(2, Duration::from_secs(60))).await;
+    for _ in 0..4 {
+        assert_eq!(token_request(addr, USER, PASSWORD).send().await.unwrap().status(), 503);
+    }
+    clerk.set_fault(None);
+    assert_eq!(token_request(addr, USER, PASSWORD).send().await.unwrap().status(), 200, "Clerk's outage did not count");
+}

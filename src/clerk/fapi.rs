@@ -92,10 +92,18 @@ impl FapiError {
                 || (refusal.status == StatusCode::NOT_FOUND && refusal.code == "resource_not_found"))
     }
 
-    /// Whether the error says something about the credentials (and so counts as a failed
-    /// attempt), rather than about Clerk's availability.
+    /// Whether the error is about the credentials or the account (a wrong password, an unknown
+    /// user, a lockout, a step a server cannot take) and so counts as a failed attempt; not
+    /// Clerk's availability or this server's setup (`native_api_disabled`, ...).
     pub(crate) fn is_credential_failure(&self) -> bool {
-        matches!(self, Self::Refused(_) | Self::SignInIncomplete { .. })
+        match self {
+            Self::Refused(refusal) => {
+                matches!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
+                    || matches!(refusal.code.as_str(), "strategy_for_user_invalid" | "no_password_set")
+            }
+            Self::SignInIncomplete { .. } => true,
+            _ => false,
+        }
     }
 
     pub(crate) fn trace_id(&self) -> Option<&str> {

@@ -2,3 +2,4 @@
 
 pub(crate) mod fapi;
 pub(crate) mod sessions;
+pub(crate) mod throttle;

@@ -4,17 +4,19 @@
 //! are throttled per identifier; Clerk's own `429` is honoured for its whole `Retry-After`.
 
 use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use aws_lc_rs::hmac;
-use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::sync::Cache;
 use serde::Deserialize;
 use tracing::{debug, info, trace, warn};
 
 use super::fapi::{FapiClient, FapiError, SignedIn};
+use super::throttle::{Backoff, FailureBudget, Settle};
 use crate::config::ClerkBasicAuthConfig;
 use crate::credentials::Credentials;
 use crate::secret::Secret;
@@ -42,7 +44,7 @@ impl AccessToken {
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
             .map_err(|_| FapiError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
-        Ok(Self { jwt, expires_at: UNIX_EPOCH + Duration::from_secs(expiry.exp) })
+        Ok(Self { jwt, expires_at: crate::claims::unix_time(expiry.exp) })
     }
 
     /// Seconds left, rounded down.
@@ -72,12 +74,17 @@ pub(crate) struct Sessions {
     organization: Option<String>,
     template: Option<String>,
     refresh_margin: Duration,
-    failure_limit: u32,
-    failure_window: Duration,
     credential_key: hmac::Key,
-    slots: Cache<CredentialKey, Arc<Slot>>,
-    failures: Cache<String, FailureWindow>,
-    clerk_backoff_until: Mutex<Option<Instant>>,
+    /// Credentials with a Clerk session.
+    live: Cache<CredentialKey, Arc<Slot>>,
+    /// Credentials being signed in, or whose sign-in failed: apart from `live`, so a flood of
+    /// made-up credentials cannot push out the sessions of real clients.
+    attempts: Cache<CredentialKey, Arc<Slot>>,
+    failures: FailureBudget,
+    /// Clerk's `Retry-After` for sign-ins, and for calls on sessions (touch, tokens): Clerk rate
+    /// limits each endpoint on its own, so a sign-in flood does not stop refreshes.
+    sign_in_backoff: Backoff,
+    session_backoff: Backoff,
 }
 
 /// HMAC-SHA256 of identifier and password under a per-process random key: the cache never holds
@@ -110,12 +117,6 @@ struct LiveSession {
     organization_id: Option<String>,
 }
 
-#[derive(Clone, Copy)]
-struct FailureWindow {
-    started: Instant,
-    count: u32,
-}
-
 impl Sessions {
     pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
         let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -126,12 +127,12 @@ impl Sessions {
             organization: config.organization.clone(),
             template: config.jwt_template.clone(),
             refresh_margin: config.refresh_margin,
-            failure_limit: config.failure_limit,
-            failure_window: config.failure_window,
             credential_key,
-            slots: Cache::new(config.session_capacity.max(1)),
-            failures: Cache::new(config.session_capacity.max(1)),
-            clerk_backoff_until: Mutex::new(None),
+            live: Cache::new(config.session_capacity.max(1)),
+            attempts: Cache::new(config.session_capacity.max(1)),
+            failures: FailureBudget::new(config.failure_limit, config.failure_window, config.session_capacity),
+            sign_in_backoff: Backoff::default(),
+            session_backoff: Backoff::default(),
         }
     }
 
@@ -140,19 +141,21 @@ impl Sessions {
         self: &Arc<Self>,
         credentials: Credentials,
     ) -> Result<Arc<AccessToken>, SessionError> {
-        let slot = self.slot(&credentials);
+        let key = self.key(&credentials);
+        let slot = self.slot(&key);
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
             return Ok(token);
         }
         // Boxed, so the cache hit above does not carry the renewal's state in its future.
-        Box::pin(self.join_or_renew(slot, seen, credentials)).await
+        Box::pin(self.join_or_renew(key, slot, seen, credentials)).await
     }
 
     /// Waits for the renewal in flight, or starts one.
     async fn join_or_renew(
         self: &Arc<Self>,
+        key: CredentialKey,
         slot: Arc<Slot>,
         seen: u64,
         credentials: Credentials,
@@ -165,31 +168,52 @@ impl Sessions {
         // The renewal runs on its own task: a caller that gives up does not abandon a sign-in
         // half-way (which would leave Clerk a session nobody uses), and the next caller finds it.
         let sessions = Arc::clone(self);
-        tokio::spawn(async move { sessions.renew(&slot, flight, &credentials).await })
+        tokio::spawn(async move { sessions.renew(key, &slot, flight, &credentials).await })
             .await
             .unwrap_or(Err(SessionError::Internal))
     }
 
-    fn slot(&self, credentials: &Credentials) -> Arc<Slot> {
+    fn key(&self, credentials: &Credentials) -> CredentialKey {
         let mut context = hmac::Context::with_key(&self.credential_key);
         context.update(&(credentials.identifier().len() as u64).to_be_bytes());
         context.update(credentials.identifier().as_bytes());
         context.update(credentials.password().as_bytes());
         let mut key = CredentialKey::default();
         key.copy_from_slice(context.sign().as_ref());
+        key
+    }
+
+    /// The credential's slot: its live session, or the slot its sign-in attempts share.
+    fn slot(&self, key: &CredentialKey) -> Arc<Slot> {
+        if let Some(slot) = self.live.get(key) {
+            return slot;
+        }
         let fresh = || Ok::<_, Infallible>(Arc::default());
-        self.slots.get_or_insert_with(&key, fresh).unwrap_or_else(|never| match never {})
+        self.attempts.get_or_insert_with(key, fresh).unwrap_or_else(|never| match never {})
+    }
+
+    /// A keyed fingerprint of an identifier, for log lines about failures: a client that sends
+    /// its secret as the user name must not find it in the logs. Successful sign-ins log the
+    /// identifier next to it, so operators can tell whose it is.
+    fn fingerprint(&self, identifier: &str) -> String {
+        let tag = hmac::sign(&self.credential_key, identifier.as_bytes());
+        tag.as_ref()[..6].iter().fold(String::with_capacity(12), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
     }
 
     async fn renew(
         &self,
-        slot: &Slot,
+        key: CredentialKey,
+        slot: &Arc<Slot>,
         mut flight: tokio::sync::OwnedMutexGuard<Flight>,
         credentials: &Credentials,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let outcome = self.renew_in(&mut flight, credentials).await.map(Arc::new);
         if let Ok(token) = &outcome {
             slot.token.store(Some(Arc::clone(token)));
+            self.live.insert(key, Arc::clone(slot));
         }
         flight.outcome = Some(outcome.clone());
         slot.generation.fetch_add(1, Ordering::Release);
@@ -197,9 +221,11 @@ impl Sessions {
     }
 
     async fn renew_in(&self, flight: &mut Flight, credentials: &Credentials) -> Result<AccessToken, SessionError> {
-        self.check_clerk_backoff()?;
         let identifier = credentials.identifier();
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
+            if let Some(retry_after) = self.session_backoff.remaining() {
+                return Err(rate_limited(retry_after));
+            }
             match self.token_from(session, None).await {
                 Ok(token) => {
                     debug!(identifier, session_id = %session.id, "token refreshed from the session");
@@ -209,23 +235,49 @@ impl Sessions {
                     info!(identifier, session_id = %session.id, clerk_trace_id = error.trace_id(),
                         "Clerk ended the session; signing in again");
                 }
-                Err(error) => return Err(self.clerk_failure(identifier, error)),
+                Err(error) => return Err(self.clerk_failure(identifier, error, &self.session_backoff)),
             }
         }
         flight.session = None;
-        self.check_failures(identifier)?;
-        let signed_in =
-            self.fapi.sign_in(credentials).await.map_err(|error| self.sign_in_failure(identifier, error))?;
-        self.failures.remove(&failure_key(identifier));
-        let SignedIn { client_token, session } = signed_in;
-        info!(identifier, session_id = %session.id, user_id = session.user_id.as_deref(), "signed in at Clerk");
+        let SignedIn { client_token, session } = self.sign_in(credentials).await?;
         let live = flight.session.insert(LiveSession {
             client_token,
             id: session.id,
             expires_at: session.expires_at,
             organization_id: None,
         });
-        self.token_from(live, Some(session.jwt)).await.map_err(|error| self.clerk_failure(identifier, error))
+        self.token_from(live, Some(session.jwt))
+            .await
+            .map_err(|error| self.clerk_failure(identifier, error, &self.session_backoff))
+    }
+
+    /// A sign-in within the identifier's failure budget and outside Clerk's sign-in backoff.
+    async fn sign_in(&self, credentials: &Credentials) -> Result<SignedIn, SessionError> {
+        let identifier = credentials.identifier();
+        if let Some(retry_after) = self.sign_in_backoff.remaining() {
+            debug!(
+                retry_after_secs = retry_after.as_secs(),
+                "Clerk's sign-in rate limit still holds; not calling Clerk"
+            );
+            return Err(rate_limited(retry_after));
+        }
+        if let Err(retry_after) = self.failures.reserve(identifier) {
+            warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
+            return Err(SessionError::Throttled { retry_after });
+        }
+        match self.fapi.sign_in(credentials).await {
+            Ok(signed_in) => {
+                self.failures.settle(identifier, Settle::Success);
+                info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
+                    user_id = signed_in.session.user_id.as_deref(), "signed in at Clerk");
+                Ok(signed_in)
+            }
+            Err(error) => {
+                let settle = if error.is_credential_failure() { Settle::Failure } else { Settle::NotCounted };
+                self.failures.settle(identifier, settle);
+                Err(self.clerk_failure(identifier, error, &self.sign_in_backoff))
+            }
+        }
     }
 
     /// The token to hand out from a live session: activates the configured organization if it is
@@ -252,61 +304,18 @@ impl Sessions {
         Ok(reply.value)
     }
 
-    fn check_clerk_backoff(&self) -> Result<(), SessionError> {
-        let until = *self.clerk_backoff_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match until.and_then(|until| until.checked_duration_since(Instant::now())) {
-            Some(left) if !left.is_zero() => {
-                debug!(retry_after_secs = left.as_secs(), "Clerk rate limit still in force; not calling Clerk");
-                Err(SessionError::Clerk(FapiError::RateLimited { retry_after: round_up(left), trace_id: None }))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn clerk_failure(&self, identifier: &str, error: FapiError) -> SessionError {
+    /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind.
+    fn clerk_failure(&self, identifier: &str, error: FapiError, backoff: &Backoff) -> SessionError {
         if let FapiError::RateLimited { retry_after, .. } = &error {
-            let until = Instant::now() + *retry_after;
-            let mut backoff = self.clerk_backoff_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            *backoff = Some(backoff.map_or(until, |current| current.max(until)));
+            backoff.hold(*retry_after);
         }
-        warn!(identifier, clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
+        warn!(client = %self.fingerprint(identifier), clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
         SessionError::Clerk(error)
     }
+}
 
-    fn sign_in_failure(&self, identifier: &str, error: FapiError) -> SessionError {
-        if error.is_credential_failure() {
-            self.record_failure(identifier);
-        }
-        self.clerk_failure(identifier, error)
-    }
-
-    fn check_failures(&self, identifier: &str) -> Result<(), SessionError> {
-        let Some(window) = self.failures.get(&failure_key(identifier)) else { return Ok(()) };
-        let reopens = window.started + self.failure_window;
-        match reopens.checked_duration_since(Instant::now()) {
-            Some(left) if window.count >= self.failure_limit && !left.is_zero() => {
-                warn!(identifier, failures = window.count, "too many failed sign-ins; not calling Clerk");
-                Err(SessionError::Throttled { retry_after: round_up(left) })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn record_failure(&self, identifier: &str) {
-        let now = Instant::now();
-        let window = self.failure_window;
-        let key = failure_key(identifier);
-        let bump = |_: &String, current: &mut FailureWindow| {
-            if now.duration_since(current.started) >= window {
-                *current = FailureWindow { started: now, count: 0 };
-            }
-            current.count += 1;
-            EntryAction::Retain(())
-        };
-        if let EntryResult::Vacant(guard) = self.failures.entry(&key, None, bump) {
-            let _ = guard.insert(FailureWindow { started: now, count: 1 });
-        }
-    }
+fn rate_limited(retry_after: Duration) -> SessionError {
+    SessionError::Clerk(FapiError::RateLimited { retry_after, trace_id: None })
 }
 
 impl LiveSession {
@@ -322,21 +331,12 @@ impl LiveSession {
     }
 }
 
-/// Clerk identifiers (e-mail addresses, usernames) are case-insensitive.
-fn failure_key(identifier: &str) -> String {
-    identifier.trim().to_lowercase()
-}
-
-/// Whole seconds, rounded up, so a `Retry-After` never invites a retry that is still too early.
-fn round_up(duration: Duration) -> Duration {
-    Duration::from_secs(duration.as_secs() + u64::from(duration.subsec_nanos() > 0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use std::time::UNIX_EPOCH;
 
     fn jwt_with(claims: &str) -> Secret {
         Secret::new(format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims)))
@@ -360,11 +360,5 @@ mod tests {
         let token = AccessToken::from_jwt(jwt_with(r#"{"exp":1}"#)).unwrap();
         assert_eq!(token.expires_in(), 0);
         assert!(!token.has_left(Duration::ZERO));
-    }
-
-    #[test]
-    fn retry_after_rounds_up() {
-        assert_eq!(round_up(Duration::from_millis(6_001)), Duration::from_secs(7));
-        assert_eq!(round_up(Duration::from_secs(7)), Duration::from_secs(7));
     }
 }
