@@ -76,6 +76,7 @@ pub struct ClerkBasicAuthConfig {
     pub(crate) http_client: reqwest::Client,
     pub(crate) token_path: String,
     pub(crate) organization: Option<String>,
+    pub(crate) organization_required: bool,
     pub(crate) jwt_template: Option<String>,
     pub(crate) http_timeout: Duration,
     pub(crate) max_body_size: usize,
@@ -123,6 +124,7 @@ impl ClerkBasicAuthConfig {
             http_client,
             token_path: "/auth/token".to_owned(),
             organization: None,
+            organization_required: true,
             jwt_template: None,
             http_timeout: Duration::from_secs(10),
             max_body_size: 16 * 1024,
@@ -228,9 +230,20 @@ impl ClerkBasicAuthConfig {
     }
 
     /// Activate this organization (id `org_...` or slug) on every session, so the access tokens
-    /// carry it. Default: none, the tokens carry the user's personal account.
+    /// carry it, and require it of every token on the protected routes: a valid token of the same
+    /// Clerk instance for another organization, or for a personal account (say, from your own web
+    /// app), is refused with 403 `AccessDenied`. Default: none, the tokens carry the user's
+    /// personal account and any token of the instance is accepted.
     pub fn with_organization(mut self, organization: impl Into<String>) -> Self {
         self.organization = Some(organization.into());
+        self
+    }
+
+    /// Whether the protected routes require the organization of
+    /// [`with_organization`](Self::with_organization). Default: on; turn it off to accept tokens
+    /// of any organization of the Clerk instance (and use [`AccessRule`]s instead).
+    pub fn with_organization_required(mut self, required: bool) -> Self {
+        self.organization_required = required;
         self
     }
 
@@ -439,6 +452,7 @@ impl fmt::Debug for ClerkBasicAuthConfig {
             .field("frontend_api", &self.frontend_api)
             .field("token_path", &self.token_path)
             .field("organization", &self.organization)
+            .field("organization_required", &self.organization_required)
             .field("jwt_template", &self.jwt_template)
             .field("http_timeout", &self.http_timeout)
             .field("max_body_size", &self.max_body_size)

@@ -31,9 +31,13 @@ pub(crate) struct Protection {
 
 impl Protection {
     pub(crate) fn new(config: &ClerkBasicAuthConfig, verifier: Arc<Verifier>) -> Self {
+        let mut rules = config.access_rules.clone();
+        if let (Some(organization), true) = (&config.organization, config.organization_required) {
+            rules.insert(0, AccessRule::for_prefix("/").require_organization(organization.clone()));
+        }
         Self {
             verifier,
-            rules: config.access_rules.clone(),
+            rules,
             style: config.error_style.clone(),
             realm: config.realm.clone(),
             optional: config.optional_auth,

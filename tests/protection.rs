@@ -409,3 +409,17 @@ async fn a_client_that_gives_up_does_not_cancel_the_key_fetch_for_everyone() {
     assert_eq!(get_with(addr, "/me", &token).await.0, 200, "the fetch finished without its caller");
     assert_eq!(clerk.stats().jwks_fetches, 1);
 }
+
+#[tokio::test]
+async fn a_configured_organization_is_required_of_every_token() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_organization("way-demo")).await;
+    assert_eq!(get_with(addr, "/me", &access_token(addr, USER, PASSWORD).await).await.0, 200);
+    assert_eq!(get_with(addr, "/me", &clerk.session_token("user_member", Some(ORG))).await.0, 200);
+    for token in [clerk.session_token(USER_ID, None), clerk.session_token("user_loner", None)] {
+        let (status, body) = get_with(addr, "/2/footprints", &token).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("AccessDenied")), "{body}");
+    }
+    let relaxed = serve(config(&clerk).with_organization(ORG).with_organization_required(false)).await;
+    assert_eq!(get_with(relaxed, "/me", &clerk.session_token(USER_ID, None)).await.0, 200);
+}
