@@ -261,6 +261,7 @@ impl ClerkBasicAuthConfig {
     }
 
     /// Refuse token request bodies above `bytes` with `413 Payload Too Large`. Default: 16 KiB.
+    /// A body that takes longer than 30 s to arrive is refused as unreadable.
     pub fn with_max_body_size(mut self, bytes: usize) -> Self {
         self.max_body_size = bytes;
         self
@@ -290,8 +291,11 @@ impl ClerkBasicAuthConfig {
         self
     }
 
-    /// Keep Clerk sessions for at most `credentials` different credentials (least recently used
-    /// are dropped first; at least 1). Default: 10,000.
+    /// Keep Clerk sessions for at most `credentials` different credentials (at least 1); past
+    /// that, the least used are dropped first (quick_cache's CLOCK-Pro policy, which keeps
+    /// entries in use over one-off ones). Sign-in attempts of credentials without a session are
+    /// kept apart, in a cache of the same size, so they never push out live sessions.
+    /// Default: 10,000.
     pub fn with_session_capacity(mut self, credentials: usize) -> Self {
         self.session_capacity = credentials.max(1);
         self
@@ -334,9 +338,10 @@ impl ClerkBasicAuthConfig {
         self
     }
 
-    /// Clock leeway for `exp`, `nbf` and `iat`, in whole seconds. Default: 5 s, as Clerk's SDKs.
+    /// Clock leeway for `exp`, `nbf` and `iat`, in whole seconds, at most one hour. Default: 5 s,
+    /// as Clerk's SDKs.
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.leeway = leeway.min(Duration::from_secs(3600));
         self
     }
 
@@ -439,7 +444,9 @@ impl ClerkBasicAuthConfig {
     }
 
     /// Talk to Clerk through this client instead of the built-in one (e.g. for a proxy or extra
-    /// root certificates). Keep redirects off: Clerk's API never redirects.
+    /// root certificates). Build it with `redirect(reqwest::redirect::Policy::none())`, as the
+    /// built-in one is: Clerk's API never redirects, and a client that follows a 307 would send
+    /// the password form on to wherever it points. The configured timeout is applied per call.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = client;
         self

@@ -65,8 +65,11 @@ impl Discovery {
         };
         let mut response = json_response(StatusCode::OK, &document);
         let headers = response.headers_mut();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        if self.public_base_url.is_none() {
+        if self.public_base_url.is_some() {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        } else {
+            // Built from this request's headers: no shared cache may hand it to another client.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert(
                 VARY,
                 HeaderValue::from_static("host, forwarded, x-forwarded-proto, x-forwarded-host, x-forwarded-prefix"),
@@ -209,6 +212,15 @@ mod tests {
         assert_eq!(doc["jwks_uri"], "http://api.example.com:8080/jwks");
         assert_eq!(doc["grant_types_supported"], serde_json::json!(["client_credentials"]));
         assert_eq!(doc["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic"]));
+    }
+
+    #[test]
+    fn only_a_configured_base_url_makes_the_document_cacheable() {
+        let request = || Request::get("/").header("host", "api.example.com").body(()).unwrap();
+        let derived = discovery(|c| c).openid_configuration(&request());
+        assert_eq!(derived.headers()[CACHE_CONTROL], "no-store");
+        let fixed = discovery(|c| c.with_public_base_url("https://api.example.com").unwrap());
+        assert_eq!(fixed.openid_configuration(&request()).headers()[CACHE_CONTROL], "public, max-age=300");
     }
 
     #[test]

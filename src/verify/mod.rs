@@ -122,7 +122,7 @@ impl Verifier {
             .map_err(|error| auth_error(error.kind()))?
             .claims;
         let now = unix_now();
-        if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now + self.leeway) {
+        if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(AuthError::IssuedInFuture);
         }
         if !self.authorized_parties.is_empty() {
@@ -142,8 +142,8 @@ impl Verifier {
         let cache = self.verified.as_ref()?;
         let entry = cache.get(token)?;
         let now = unix_now();
-        let in_time = entry.claims.expires_at_secs() + self.leeway >= now
-            && entry.claims.not_before_secs().is_none_or(|nbf| nbf <= now + self.leeway);
+        let in_time = entry.claims.expires_at_secs().saturating_add(self.leeway) >= now
+            && entry.claims.not_before_secs().is_none_or(|nbf| nbf <= now.saturating_add(self.leeway));
         if in_time && keys.get(entry.kid.as_deref()).is_some() {
             return Some(entry.claims.clone());
         }
