@@ -43,7 +43,8 @@ async fn no_secret_reaches_a_log_line() {
     let addr = serve(config().with_organization(ORG)).await;
     let template = serve(config().with_jwt_template("pact")).await;
     let mut jwts = Vec::new();
-    let passwords = [PASSWORD, "wrong-password-1", "MfaPassword1", "pa:ss:wörd ✓ 🔑", "MemberPassword1"];
+    let passwords =
+        [PASSWORD, "wrong-password-1", "MfaPassword1", "pa:ss:wörd ✓ 🔑", "MemberPassword1", "Swapped-Secret-42"];
 
     // Sign-in, organization, cache hits, refreshes from the session, template tokens.
     for _ in 0..3 {
@@ -62,6 +63,10 @@ async fn no_secret_reaches_a_log_line() {
         token_request(addr, USER, "wrong-password-1").send().await.unwrap();
     }
     token_request(addr, "mfa@way.cloud", "MfaPassword1").send().await.unwrap();
+    // A client that swapped its id and secret sends the secret as the user name.
+    for _ in 0..6 {
+        token_request(addr, "Swapped-Secret-42", "member@way.cloud").send().await.unwrap();
+    }
     // Clerk failing in every way.
     for fault in [
         Fault::Down,
