@@ -58,8 +58,9 @@ impl TokenEndpoint {
         match self.check_head(&request) {
             Ok(credentials) => {
                 let endpoint = Arc::clone(self);
+                let body = request.into_body();
                 Answer::Later(Box::pin(async move {
-                    let issued = endpoint.issue(credentials, request.into_body()).await;
+                    let issued = endpoint.issue(credentials, body).await;
                     endpoint.answer(issued)
                 }))
             }
@@ -135,7 +136,10 @@ where
     // Most bodies have arrived with the headers: only a body still on its way gets a timer.
     let collected = match std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await {
         Poll::Ready(collected) => collected,
-        Poll::Pending => tokio::time::timeout(BODY_TIMEOUT, collect).await.map_err(|_| TokenError::BodyUnreadable)?,
+        Poll::Pending => {
+            let timeout = Box::pin(tokio::time::timeout(BODY_TIMEOUT, collect));
+            timeout.await.map_err(|_| TokenError::BodyUnreadable)?
+        }
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
