@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-/// The longest `Authorization` header read; anything longer is refused unparsed.
-const MAX_HEADER_LEN: usize = 8 * 1024;
+/// The longest `Authorization` header read, Basic or Bearer; anything longer is refused unparsed.
+pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
 
 /// A client's user name (a Clerk identifier: e-mail address or username) and password, held in
 /// one buffer as `user:password` (one allocation per token request).

@@ -315,12 +315,7 @@ impl From<SessionError> for TokenError {
 /// a password or the organization) are the client's `invalid_client`; the others (native API
 /// off, a missing template, ...) are this server's configuration.
 fn refused(refusal: &ClerkRefusal) -> TokenError {
-    let about_the_user = matches!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
-        || matches!(
-            refusal.code.as_str(),
-            "strategy_for_user_invalid" | "no_password_set" | "organization_not_found_or_unauthorized"
-        );
-    if !about_the_user {
+    if !refusal.is_about_the_user() {
         tracing::error!(code = %refusal.code, status = refusal.status.as_u16(), clerk_trace_id = refusal.trace_id.as_deref(),
             message = %refusal.message, "Clerk refused a call because of this server's configuration");
         return TokenError::Misconfigured;

@@ -97,10 +97,7 @@ impl FapiError {
     /// Clerk's availability or this server's setup (`native_api_disabled`, ...).
     pub(crate) fn is_credential_failure(&self) -> bool {
         match self {
-            Self::Refused(refusal) => {
-                matches!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
-                    || matches!(refusal.code.as_str(), "strategy_for_user_invalid" | "no_password_set")
-            }
+            Self::Refused(refusal) => refusal.is_about_the_user(),
             Self::SignInIncomplete { .. } => true,
             _ => false,
         }
@@ -113,6 +110,20 @@ impl FapiError {
             | Self::ServerError { trace_id, .. } => trace_id.as_deref(),
             _ => None,
         }
+    }
+}
+
+impl ClerkRefusal {
+    /// Whether Clerk refused because of the user (422 form errors such as a wrong password, 403
+    /// account states such as a lockout, a user who cannot use a password or the organization),
+    /// rather than because of how this server talks to Clerk (native API off, a missing
+    /// template, ...).
+    pub(crate) fn is_about_the_user(&self) -> bool {
+        matches!(self.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
+            || matches!(
+                self.code.as_str(),
+                "strategy_for_user_invalid" | "no_password_set" | "organization_not_found_or_unauthorized"
+            )
     }
 }
 

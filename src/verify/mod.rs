@@ -22,12 +22,9 @@ use serde_json::{Map, Value};
 use crate::claims::ClerkClaims;
 use crate::clerk::fapi::FapiClient;
 use crate::config::ClerkBasicAuthConfig;
-use crate::credentials::strip_scheme;
+use crate::credentials::{MAX_HEADER_LEN, strip_scheme};
 pub use error::{AuthError, AuthErrorKind};
 use jwks::{KeySet, KeyStore};
-
-/// The longest `Authorization` header parsed; longer ones are refused as they are.
-const MAX_HEADER_LEN: usize = 8 * 1024;
 
 /// What verifying with the keys at hand gave.
 pub(crate) enum Verdict {
