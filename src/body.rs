@@ -1,6 +1,8 @@
 //! The response body of [`ClerkBasicAuth`](crate::ClerkBasicAuth): the inner service's body, or
-//! one the layer generated (a token, an OAuth error, a PACT error, a discovery document).
+//! one the layer wrote itself (a token, an OAuth error, a PACT error, a discovery document); and
+//! [`Written`], the one type for a response the layer writes itself.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -64,6 +66,34 @@ where
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
             Kind::Generated { data } => SizeHint::with_exact(data.as_ref().map_or(0, |data| data.len() as u64)),
+        }
+    }
+}
+
+/// A response the layer writes itself (token endpoint, discovery, refusals): ready now, or once
+/// the work behind it (reading a body, asking Clerk, fetching keys) is done.
+pub(crate) enum Written {
+    Ready(std::future::Ready<http::Response<Bytes>>),
+    Pending(Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>),
+}
+
+impl Written {
+    pub(crate) fn now(response: http::Response<Bytes>) -> Self {
+        Self::Ready(std::future::ready(response))
+    }
+
+    pub(crate) fn later(future: impl Future<Output = http::Response<Bytes>> + Send + 'static) -> Self {
+        Self::Pending(Box::pin(future))
+    }
+}
+
+impl Future for Written {
+    type Output = http::Response<Bytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Ready(ready) => Pin::new(ready).poll(cx),
+            Self::Pending(future) => future.as_mut().poll(cx),
         }
     }
 }

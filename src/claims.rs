@@ -2,9 +2,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::{Map, Value};
+
+use crate::clock::from_unix;
 
 /// The verified claims of the Clerk token a request carried.
 ///
@@ -93,17 +95,17 @@ impl ClerkClaims {
 
     /// When the token was issued (`iat`).
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.0.issued_at.map(seconds)
+        self.0.issued_at.map(from_unix)
     }
 
     /// When the token expires (`exp`).
     pub fn expires_at(&self) -> SystemTime {
-        seconds(self.0.expires_at)
+        from_unix(self.0.expires_at)
     }
 
     /// When the token becomes valid (`nbf`).
     pub fn not_before(&self) -> Option<SystemTime> {
-        self.0.not_before.map(seconds)
+        self.0.not_before.map(from_unix)
     }
 
     /// The authorized party (`azp`): the origin of the browser that asked Clerk for the token.
@@ -250,21 +252,11 @@ fn with_org_prefix(value: &str) -> String {
     format!("org:{bare}")
 }
 
-fn seconds(secs: u64) -> SystemTime {
-    unix_time(secs)
-}
-
-/// Seconds since the epoch as a `SystemTime`, clamped to the year 9999 so that no claim value
-/// can overflow the platform's time.
-pub(crate) fn unix_time(secs: u64) -> SystemTime {
-    const YEAR_9999: u64 = 253_402_300_799;
-    UNIX_EPOCH + Duration::from_secs(secs.min(YEAR_9999))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn claims(value: Value) -> ClerkClaims {
         let Value::Object(map) = value else { panic!("an object") };

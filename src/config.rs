@@ -4,12 +4,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::authorize::AccessRule;
-use crate::rejection::ErrorStyle;
-use crate::verify::jwks::FixedKey;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use reqwest::Url;
+use crate::clerk::fapi::FapiSettings;
+use crate::clerk::frontend_api::{FrontendApi, FrontendApiError};
+use crate::clerk::sessions::SessionSettings;
+use crate::discovery::DiscoverySettings;
+use crate::protect::{AccessRule, ErrorStyle, ProtectionSettings};
+use crate::routes::RouteSettings;
+use crate::token_endpoint::TokenEndpointSettings;
+use crate::verify::VerifySettings;
+use crate::verify::jwks::{FixedKey, KeySettings};
 
 /// The environment variable naming the Clerk Frontend API URL (`https://clerk.example.com`).
 pub const ENV_FRONTEND_API_URL: &str = "CLERK_FRONTEND_API_URL";
@@ -70,39 +73,17 @@ pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
 /// assert_eq!(config.frontend_api_url(), "https://clerk.example.com");
 /// # Ok::<(), clerk_basic_auth::ConfigError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ClerkBasicAuthConfig {
-    pub(crate) frontend_api: String,
-    pub(crate) http_client: reqwest::Client,
-    pub(crate) token_path: String,
-    pub(crate) organization: Option<String>,
-    pub(crate) organization_required: bool,
-    pub(crate) jwt_template: Option<String>,
-    pub(crate) http_timeout: Duration,
-    pub(crate) max_body_size: usize,
-    pub(crate) form_encoded_credentials: bool,
-    pub(crate) realm: String,
-    pub(crate) refresh_margin: Duration,
-    pub(crate) session_capacity: usize,
-    pub(crate) failure_limit: u32,
-    pub(crate) failure_window: Duration,
-    pub(crate) public_paths: Vec<String>,
-    pub(crate) public_prefixes: Vec<String>,
-    pub(crate) protected_prefixes: Vec<String>,
-    pub(crate) optional_auth: bool,
-    pub(crate) leeway: Duration,
-    pub(crate) authorized_parties: Vec<String>,
-    pub(crate) allow_pending_sessions: bool,
-    pub(crate) jwks_refetch_interval: Duration,
-    pub(crate) jwks_ttl: Duration,
-    pub(crate) jwt_key: Option<FixedKey>,
-    pub(crate) verified_token_capacity: usize,
-    pub(crate) openid_configuration_path: Option<String>,
-    pub(crate) jwks_path: Option<String>,
-    pub(crate) public_base_url: Option<String>,
-    pub(crate) trust_forwarded_headers: bool,
-    pub(crate) error_style: ErrorStyle,
-    pub(crate) access_rules: Vec<AccessRule>,
+    pub(crate) frontend_api: FrontendApi,
+    pub(crate) fapi: FapiSettings,
+    pub(crate) routes: RouteSettings,
+    pub(crate) token_endpoint: TokenEndpointSettings,
+    pub(crate) sessions: SessionSettings,
+    pub(crate) verify: VerifySettings,
+    pub(crate) keys: KeySettings,
+    pub(crate) discovery: DiscoverySettings,
+    pub(crate) protection: ProtectionSettings,
 }
 
 impl ClerkBasicAuthConfig {
@@ -117,40 +98,22 @@ impl ClerkBasicAuthConfig {
     /// [`ConfigError::InvalidFrontendApiUrl`] for anything but such a URL, and
     /// [`ConfigError::HttpClient`] if the HTTP client cannot be built (no TLS backend).
     pub fn new(frontend_api_url: impl AsRef<str>) -> Result<Self, ConfigError> {
-        let frontend_api = normalise_frontend_api(frontend_api_url.as_ref())?;
-        let http_client = default_http_client()?;
+        let raw = frontend_api_url.as_ref();
+        let frontend_api = FrontendApi::parse(raw).map_err(|error| config_error(error, raw))?;
+        Self::for_frontend_api(frontend_api)
+    }
+
+    fn for_frontend_api(frontend_api: FrontendApi) -> Result<Self, ConfigError> {
         Ok(Self {
             frontend_api,
-            http_client,
-            token_path: "/auth/token".to_owned(),
-            organization: None,
-            organization_required: true,
-            jwt_template: None,
-            http_timeout: Duration::from_secs(10),
-            max_body_size: 16 * 1024,
-            form_encoded_credentials: false,
-            realm: "clerk-basic-auth".to_owned(),
-            refresh_margin: Duration::from_secs(15),
-            session_capacity: 10_000,
-            failure_limit: 5,
-            failure_window: Duration::from_secs(15 * 60),
-            public_paths: Vec::new(),
-            public_prefixes: Vec::new(),
-            protected_prefixes: Vec::new(),
-            optional_auth: false,
-            leeway: Duration::from_secs(5),
-            authorized_parties: Vec::new(),
-            allow_pending_sessions: false,
-            jwks_refetch_interval: Duration::from_secs(10),
-            jwks_ttl: Duration::from_secs(5 * 60),
-            jwt_key: None,
-            verified_token_capacity: 10_000,
-            openid_configuration_path: Some("/.well-known/openid-configuration".to_owned()),
-            jwks_path: Some("/jwks".to_owned()),
-            public_base_url: None,
-            trust_forwarded_headers: true,
-            error_style: ErrorStyle::default(),
-            access_rules: Vec::new(),
+            fapi: FapiSettings::new().map_err(ConfigError::HttpClient)?,
+            routes: RouteSettings::default(),
+            token_endpoint: TokenEndpointSettings::default(),
+            sessions: SessionSettings::default(),
+            verify: VerifySettings::default(),
+            keys: KeySettings::default(),
+            discovery: DiscoverySettings::default(),
+            protection: ProtectionSettings::default(),
         })
     }
 
@@ -169,8 +132,9 @@ impl ClerkBasicAuthConfig {
     /// # Errors
     /// [`ConfigError::InvalidPublishableKey`] when the key is not of that form.
     pub fn from_publishable_key(publishable_key: impl AsRef<str>) -> Result<Self, ConfigError> {
-        let host = decode_publishable_key(publishable_key.as_ref())?;
-        Self::new(format!("https://{host}"))
+        let raw = publishable_key.as_ref();
+        let frontend_api = FrontendApi::from_publishable_key(raw).map_err(|error| config_error(error, raw))?;
+        Self::for_frontend_api(frontend_api)
     }
 
     /// A configuration from the environment:
@@ -220,12 +184,12 @@ impl ClerkBasicAuthConfig {
     /// The Frontend API URL every Clerk call goes to, without a trailing slash. It is also the
     /// issuer (`iss`) of the tokens Clerk signs.
     pub fn frontend_api_url(&self) -> &str {
-        &self.frontend_api
+        self.frontend_api.as_str()
     }
 
     /// Serve the token endpoint at `path` instead of `/auth/token`. A missing leading `/` is added.
     pub fn with_token_path(mut self, path: impl Into<String>) -> Self {
-        self.token_path = absolute_path(path.into());
+        self.routes.token_path = absolute_path(path.into());
         self
     }
 
@@ -235,7 +199,9 @@ impl ClerkBasicAuthConfig {
     /// app), is refused with 403 `AccessDenied`. Default: none, the tokens carry the user's
     /// personal account and any token of the instance is accepted.
     pub fn with_organization(mut self, organization: impl Into<String>) -> Self {
-        self.organization = Some(organization.into());
+        let organization = organization.into();
+        self.sessions.organization = Some(organization.clone());
+        self.protection.organization = Some(organization);
         self
     }
 
@@ -243,27 +209,27 @@ impl ClerkBasicAuthConfig {
     /// [`with_organization`](Self::with_organization). Default: on; turn it off to accept tokens
     /// of any organization of the Clerk instance (and use [`AccessRule`]s instead).
     pub fn with_organization_required(mut self, required: bool) -> Self {
-        self.organization_required = required;
+        self.protection.organization_required = required;
         self
     }
 
     /// Hand out tokens of this Clerk JWT template instead of the session token. Template tokens
     /// have the lifetime and claims set in the Clerk dashboard. Default: the session token.
     pub fn with_jwt_template(mut self, template: impl Into<String>) -> Self {
-        self.jwt_template = Some(template.into());
+        self.sessions.jwt_template = Some(template.into());
         self
     }
 
     /// Bound each call to Clerk (connect, send, answer) by `timeout`. Default: 10 s.
     pub fn with_http_timeout(mut self, timeout: Duration) -> Self {
-        self.http_timeout = timeout;
+        self.fapi.timeout = timeout;
         self
     }
 
     /// Refuse token request bodies above `bytes` with `413 Payload Too Large`. Default: 16 KiB.
     /// A body that takes longer than 30 s to arrive is refused as unreadable.
     pub fn with_max_body_size(mut self, bytes: usize) -> Self {
-        self.max_body_size = bytes;
+        self.token_endpoint.max_body_size = bytes;
         self
     }
 
@@ -272,14 +238,16 @@ impl ClerkBasicAuthConfig {
     /// sent (RFC 7617), which is what iLEAP and PACT clients do; turn it on only if your clients
     /// encode.
     pub fn with_form_encoded_credentials(mut self, enabled: bool) -> Self {
-        self.form_encoded_credentials = enabled;
+        self.token_endpoint.form_encoded_credentials = enabled;
         self
     }
 
     /// The realm named in `WWW-Authenticate: Basic realm="..."`. Default: `clerk-basic-auth`.
     /// Quotes and backslashes are dropped.
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = realm.into().replace(['"', '\\'], "");
+        let realm = realm.into().replace(['"', '\\'], "");
+        self.token_endpoint.realm = realm.clone();
+        self.protection.realm = realm;
         self
     }
 
@@ -287,7 +255,7 @@ impl ClerkBasicAuthConfig {
     /// one from the same Clerk session. Default: 15 s, so a client never receives a token that
     /// expires before it can use it.
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
-        self.refresh_margin = margin;
+        self.sessions.refresh_margin = margin;
         self
     }
 
@@ -297,7 +265,7 @@ impl ClerkBasicAuthConfig {
     /// kept apart, in a cache of the same size, so they never push out live sessions.
     /// Default: 10,000.
     pub fn with_session_capacity(mut self, credentials: usize) -> Self {
-        self.session_capacity = credentials.max(1);
+        self.sessions.capacity = credentials.max(1);
         self
     }
 
@@ -306,42 +274,42 @@ impl ClerkBasicAuthConfig {
     /// lockout budget (Clerk locks a user for an hour after 10 failures). A success resets the
     /// count. Default: 5 in 15 minutes. `failures` of 0 is taken as 1.
     pub fn with_failure_throttle(mut self, failures: u32, window: Duration) -> Self {
-        self.failure_limit = failures.max(1);
-        self.failure_window = window;
+        self.sessions.failure_limit = failures.max(1);
+        self.sessions.failure_window = window;
         self
     }
 
     /// Leave requests whose path is exactly `path` unprotected (a health check, say). A missing
     /// leading `/` is added.
     pub fn with_public_path(mut self, path: impl Into<String>) -> Self {
-        self.public_paths.push(absolute_path(path.into()));
+        self.routes.public_paths.push(absolute_path(path.into()));
         self
     }
 
     /// Leave requests whose path starts with `prefix` unprotected.
     pub fn with_public_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.public_prefixes.push(absolute_path(prefix.into()));
+        self.routes.public_prefixes.push(absolute_path(prefix.into()));
         self
     }
 
     /// Protect only requests whose path starts with `prefix` (call it again for more prefixes);
     /// everything else passes untouched. Default: every route is protected.
     pub fn with_protected_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.protected_prefixes.push(absolute_path(prefix.into()));
+        self.routes.protected_prefixes.push(absolute_path(prefix.into()));
         self
     }
 
     /// Let requests without an `Authorization` header through to the inner service, without
     /// claims. A request with a bad token is still refused. Default: off.
     pub fn with_optional_auth(mut self, optional: bool) -> Self {
-        self.optional_auth = optional;
+        self.protection.optional_auth = optional;
         self
     }
 
     /// Clock leeway for `exp`, `nbf` and `iat`, in whole seconds, at most one hour. Default: 5 s,
     /// as Clerk's SDKs.
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway.min(Duration::from_secs(3600));
+        self.verify.leeway = leeway.min(Duration::from_secs(3600));
         self
     }
 
@@ -353,28 +321,28 @@ impl ClerkBasicAuthConfig {
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self.verify.authorized_parties = parties.into_iter().map(Into::into).collect();
         self
     }
 
     /// Accept tokens of sessions whose status (`sts`) is `pending` (tasks left, such as choosing
     /// an organization). Default: refused, as Clerk's SDKs treat them as signed out.
     pub fn with_pending_sessions(mut self, accept: bool) -> Self {
-        self.allow_pending_sessions = accept;
+        self.verify.allow_pending_sessions = accept;
         self
     }
 
     /// Refetch Clerk's JWKS for an unknown `kid` at most once per `interval`, so tokens with
     /// made-up key ids cannot flood Clerk. Default: 10 s.
     pub fn with_jwks_refetch_interval(mut self, interval: Duration) -> Self {
-        self.jwks_refetch_interval = interval;
+        self.keys.refetch_interval = interval;
         self
     }
 
     /// Refresh Clerk's JWKS in the background once it is older than `ttl`, so a key Clerk
     /// withdrew stops verifying. The old keys serve until the refresh succeeds. Default: 5 min.
     pub fn with_jwks_ttl(mut self, ttl: Duration) -> Self {
-        self.jwks_ttl = ttl;
+        self.keys.ttl = ttl;
         self
     }
 
@@ -384,7 +352,7 @@ impl ClerkBasicAuthConfig {
     /// # Errors
     /// [`ConfigError::InvalidJwtKey`] if `pem` is not an RSA public key.
     pub fn with_jwt_key(mut self, pem: &str) -> Result<Self, ConfigError> {
-        self.jwt_key = Some(FixedKey::from_pem(pem).map_err(|reason| ConfigError::InvalidJwtKey { reason })?);
+        self.keys.fixed_key = Some(FixedKey::from_pem(pem).map_err(|reason| ConfigError::InvalidJwtKey { reason })?);
         Ok(self)
     }
 
@@ -392,20 +360,20 @@ impl ClerkBasicAuthConfig {
     /// rather than on every request; 0 turns it off. Expiry is still checked on every request,
     /// and a token whose key leaves the JWKS is forgotten. Default: 10,000.
     pub fn with_verified_token_cache(mut self, tokens: usize) -> Self {
-        self.verified_token_capacity = tokens;
+        self.verify.verified_token_capacity = tokens;
         self
     }
 
     /// Serve the OpenID Connect discovery document at `path`, or not at all with `None`.
     /// Default: `/.well-known/openid-configuration`.
     pub fn with_openid_configuration_path(mut self, path: Option<&str>) -> Self {
-        self.openid_configuration_path = path.map(|path| absolute_path(path.to_owned()));
+        self.routes.openid_configuration_path = path.map(|path| absolute_path(path.to_owned()));
         self
     }
 
     /// Serve Clerk's signing keys (a JWKS) at `path`, or not at all with `None`. Default: `/jwks`.
     pub fn with_jwks_path(mut self, path: Option<&str>) -> Self {
-        self.jwks_path = path.map(|path| absolute_path(path.to_owned()));
+        self.routes.jwks_path = path.map(|path| absolute_path(path.to_owned()));
         self
     }
 
@@ -415,11 +383,12 @@ impl ClerkBasicAuthConfig {
     /// # Errors
     /// [`ConfigError::InvalidPublicBaseUrl`] if `url` is not an absolute `http(s)` URL.
     pub fn with_public_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        let parsed = Url::parse(url.trim()).map_err(|_| ConfigError::InvalidPublicBaseUrl { url: url.to_owned() })?;
+        let parsed =
+            reqwest::Url::parse(url.trim()).map_err(|_| ConfigError::InvalidPublicBaseUrl { url: url.to_owned() })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(ConfigError::InvalidPublicBaseUrl { url: url.to_owned() });
         }
-        self.public_base_url = Some(parsed.as_str().trim_end_matches('/').to_owned());
+        self.discovery.public_base_url = Some(parsed.as_str().trim_end_matches('/').to_owned());
         Ok(self)
     }
 
@@ -427,19 +396,19 @@ impl ClerkBasicAuthConfig {
     /// `X-Forwarded-Host` and `X-Forwarded-Prefix` (set by a reverse proxy). Turn it off when
     /// clients reach the server directly. Default: on.
     pub fn with_forwarded_headers(mut self, honour: bool) -> Self {
-        self.trust_forwarded_headers = honour;
+        self.discovery.trust_forwarded_headers = honour;
         self
     }
 
     /// How refusals on protected routes are answered. Default: [`ErrorStyle::pact_v2`].
     pub fn with_error_style(mut self, style: ErrorStyle) -> Self {
-        self.error_style = style;
+        self.protection.error_style = style;
         self
     }
 
     /// Require an organization, role or permission on some routes; see [`AccessRule`].
     pub fn with_access_rule(mut self, rule: AccessRule) -> Self {
-        self.access_rules.push(rule);
+        self.protection.access_rules.push(rule);
         self
     }
 
@@ -448,44 +417,8 @@ impl ClerkBasicAuthConfig {
     /// built-in one is: Clerk's API never redirects, and a client that follows a 307 would send
     /// the password form on to wherever it points. The configured timeout is applied per call.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = client;
+        self.fapi.http_client = client;
         self
-    }
-}
-
-impl fmt::Debug for ClerkBasicAuthConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClerkBasicAuthConfig")
-            .field("frontend_api", &self.frontend_api)
-            .field("token_path", &self.token_path)
-            .field("organization", &self.organization)
-            .field("organization_required", &self.organization_required)
-            .field("jwt_template", &self.jwt_template)
-            .field("http_timeout", &self.http_timeout)
-            .field("max_body_size", &self.max_body_size)
-            .field("form_encoded_credentials", &self.form_encoded_credentials)
-            .field("realm", &self.realm)
-            .field("refresh_margin", &self.refresh_margin)
-            .field("session_capacity", &self.session_capacity)
-            .field("failure_limit", &self.failure_limit)
-            .field("failure_window", &self.failure_window)
-            .field("public_paths", &self.public_paths)
-            .field("public_prefixes", &self.public_prefixes)
-            .field("protected_prefixes", &self.protected_prefixes)
-            .field("optional_auth", &self.optional_auth)
-            .field("leeway", &self.leeway)
-            .field("authorized_parties", &self.authorized_parties)
-            .field("allow_pending_sessions", &self.allow_pending_sessions)
-            .field("jwks_refetch_interval", &self.jwks_refetch_interval)
-            .field("jwks_ttl", &self.jwks_ttl)
-            .field("jwt_key", &self.jwt_key.is_some())
-            .field("verified_token_capacity", &self.verified_token_capacity)
-            .field("openid_configuration_path", &self.openid_configuration_path)
-            .field("jwks_path", &self.jwks_path)
-            .field("public_base_url", &self.public_base_url)
-            .field("trust_forwarded_headers", &self.trust_forwarded_headers)
-            .field("access_rules", &self.access_rules)
-            .finish_non_exhaustive()
     }
 }
 
@@ -553,58 +486,12 @@ impl std::error::Error for ConfigError {
     }
 }
 
-fn default_http_client() -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .user_agent(concat!("clerk-basic-auth/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .map_err(ConfigError::HttpClient)
-}
-
-fn normalise_frontend_api(raw: &str) -> Result<String, ConfigError> {
-    let invalid = |reason| ConfigError::InvalidFrontendApiUrl { url: raw.to_owned(), reason };
-    let url = Url::parse(raw.trim()).map_err(|_| invalid("not an absolute URL"))?;
-    let host = url.host_str().ok_or_else(|| invalid("no host"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => return Err(invalid("must use https:// (http:// is allowed for loopback hosts only)")),
-        _ => return Err(invalid("must use https://")),
+/// A URL or key that names no Frontend API, as the configuration error that names it.
+fn config_error(error: FrontendApiError, raw: &str) -> ConfigError {
+    match error {
+        FrontendApiError::InvalidUrl(reason) => ConfigError::InvalidFrontendApiUrl { url: raw.to_owned(), reason },
+        FrontendApiError::InvalidPublishableKey(reason) => ConfigError::InvalidPublishableKey { reason },
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not carry user info"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not carry a query or fragment"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-/// `localhost` or a loopback address (`127.0.0.0/8`, `[::1]`).
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The Frontend API host a publishable key carries: `pk_(test|live)_` + base64(`<host>$`).
-fn decode_publishable_key(key: &str) -> Result<String, ConfigError> {
-    let invalid = |reason| ConfigError::InvalidPublishableKey { reason };
-    let encoded = key
-        .trim()
-        .strip_prefix("pk_test_")
-        .or_else(|| key.trim().strip_prefix("pk_live_"))
-        .ok_or_else(|| invalid("must start with pk_test_ or pk_live_"))?;
-    let decoded = STANDARD_NO_PAD
-        .decode(encoded.trim_end_matches('='))
-        .map_err(|_| invalid("the part after the prefix is not base64"))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| invalid("does not decode to text"))?;
-    let host = decoded.strip_suffix('$').ok_or_else(|| invalid("does not decode to a host followed by '$'"))?;
-    if host.is_empty() || host.contains(['$', '/', '?', '#', '@']) || host.contains(char::is_whitespace) {
-        return Err(invalid("does not decode to a host name"));
-    }
-    Ok(host.to_owned())
 }
 
 fn absolute_path(path: String) -> String {
@@ -614,60 +501,6 @@ fn absolute_path(path: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::STANDARD;
-
-    fn pk(prefix: &str, payload: &str) -> String {
-        format!("{prefix}{}", STANDARD.encode(payload))
-    }
-
-    #[test]
-    fn publishable_key_decodes_with_and_without_padding() {
-        // "clerk.ex.com$" is 13 bytes: base64 pads it with "==".
-        let padded = pk("pk_live_", "clerk.ex.com$");
-        assert!(padded.ends_with("=="));
-        assert_eq!(decode_publishable_key(&padded).unwrap(), "clerk.ex.com");
-        assert_eq!(decode_publishable_key(padded.trim_end_matches('=')).unwrap(), "clerk.ex.com");
-        let dev = pk("pk_test_", "happy-hippo-1.clerk.accounts.dev$");
-        assert_eq!(decode_publishable_key(&dev).unwrap(), "happy-hippo-1.clerk.accounts.dev");
-    }
-
-    #[test]
-    fn publishable_key_errors_are_specific() {
-        let reason = |key: &str| match decode_publishable_key(key) {
-            Err(ConfigError::InvalidPublishableKey { reason }) => reason,
-            other => panic!("expected an error, got {other:?}"),
-        };
-        assert!(reason("sk_test_abc").contains("pk_test_"));
-        assert!(reason("pk_test_!!!").contains("base64"));
-        assert!(reason(&pk("pk_test_", "clerk.example.com")).contains("'$'"));
-        assert!(reason(&pk("pk_test_", "clerk.example.com$$")).contains("host"));
-        assert!(reason(&pk("pk_test_", "$")).contains("host"));
-        assert!(reason(&format!("pk_test_{}", STANDARD.encode([0xff, 0xfe, b'$']))).contains("text"));
-    }
-
-    #[test]
-    fn frontend_api_must_be_https_unless_loopback() {
-        assert_eq!(normalise_frontend_api("https://clerk.example.com/").unwrap(), "https://clerk.example.com");
-        assert_eq!(normalise_frontend_api("https://example.com/__clerk/").unwrap(), "https://example.com/__clerk");
-        assert_eq!(normalise_frontend_api("http://127.0.0.1:4000").unwrap(), "http://127.0.0.1:4000");
-        assert_eq!(normalise_frontend_api("http://localhost:4000").unwrap(), "http://localhost:4000");
-        assert_eq!(normalise_frontend_api("http://[::1]:4000").unwrap(), "http://[::1]:4000");
-        for bad in [
-            "http://clerk.example.com",
-            "http://127.0.0.1.example.com",
-            "ftp://clerk.example.com",
-            "clerk.example.com",
-            "https://user:pw@clerk.example.com",
-            "https://clerk.example.com/?x=1",
-            "https://clerk.example.com/#x",
-            "",
-        ] {
-            assert!(
-                matches!(normalise_frontend_api(bad), Err(ConfigError::InvalidFrontendApiUrl { .. })),
-                "{bad:?} should be refused"
-            );
-        }
-    }
 
     #[test]
     fn from_lookup_prefers_the_url_and_reads_the_options() {
@@ -682,8 +515,9 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.frontend_api_url(), "https://a.example.com");
-        assert_eq!(config.organization.as_deref(), Some("org_1"));
-        assert_eq!(config.jwt_template, None);
+        assert_eq!(config.sessions.organization.as_deref(), Some("org_1"));
+        assert_eq!(config.protection.organization.as_deref(), Some("org_1"));
+        assert_eq!(config.sessions.jwt_template, None);
 
         let config = ClerkBasicAuthConfig::from_lookup(env(&[
             (ENV_FRONTEND_API_URL, " "),
@@ -692,7 +526,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.frontend_api_url(), "https://clerk.example.com");
-        assert_eq!(config.jwt_template.as_deref(), Some("pact"));
+        assert_eq!(config.sessions.jwt_template.as_deref(), Some("pact"));
 
         let error = ClerkBasicAuthConfig::from_lookup(env(&[])).unwrap_err();
         assert!(matches!(error, ConfigError::MissingFrontendApi));
@@ -705,7 +539,8 @@ mod tests {
             .unwrap()
             .with_token_path("oauth/token")
             .with_realm("my \"realm\"\\");
-        assert_eq!(config.token_path, "/oauth/token");
-        assert_eq!(config.realm, "my realm");
+        assert_eq!(config.routes.token_path, "/oauth/token");
+        assert_eq!(config.token_endpoint.realm, "my realm");
+        assert_eq!(config.protection.realm, "my realm");
     }
 }

@@ -8,9 +8,24 @@ use http::header::{ALLOW, CACHE_CONTROL, HOST, VARY};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde::Serialize;
 
-use crate::body::json_response;
-use crate::config::ClerkBasicAuthConfig;
+use crate::body::{Written, json_response};
+use crate::protect::keys_unavailable;
 use crate::verify::jwks::KeyStore;
+
+/// How the discovery documents build their URLs, each with its default.
+#[derive(Debug, Clone)]
+pub(crate) struct DiscoverySettings {
+    /// A fixed base URL instead of one derived from each request. Default: none.
+    pub(crate) public_base_url: Option<String>,
+    /// Honour `Forwarded` and `X-Forwarded-*`. Default: on.
+    pub(crate) trust_forwarded_headers: bool,
+}
+
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        Self { public_base_url: None, trust_forwarded_headers: true }
+    }
+}
 
 /// The discovery routes of one layer.
 pub(crate) struct Discovery {
@@ -19,17 +34,47 @@ pub(crate) struct Discovery {
     clerk_jwks_uri: String,
     public_base_url: Option<String>,
     trust_forwarded_headers: bool,
+    keys: Arc<KeyStore>,
 }
 
 impl Discovery {
-    pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
+    /// Discovery for a token endpoint at `token_path` and keys served at `jwks_path` (or, without
+    /// one, at Clerk's `clerk_jwks_uri`).
+    pub(crate) fn new(
+        settings: &DiscoverySettings,
+        token_path: &str,
+        jwks_path: Option<&str>,
+        clerk_jwks_uri: String,
+        keys: Arc<KeyStore>,
+    ) -> Self {
         Self {
-            token_path: config.token_path.clone(),
-            jwks_path: config.jwks_path.clone(),
-            clerk_jwks_uri: format!("{}/.well-known/jwks.json", config.frontend_api),
-            public_base_url: config.public_base_url.clone(),
-            trust_forwarded_headers: config.trust_forwarded_headers,
+            token_path: token_path.to_owned(),
+            jwks_path: jwks_path.map(str::to_owned),
+            clerk_jwks_uri,
+            public_base_url: settings.public_base_url.clone(),
+            trust_forwarded_headers: settings.trust_forwarded_headers,
+            keys,
         }
+    }
+
+    /// `GET /jwks`: Clerk's signing keys as this layer holds them.
+    pub(crate) fn jwks<B>(&self, request: &Request<B>) -> Written {
+        if let Some(refusal) = only_get(request.method()) {
+            return Written::now(refusal);
+        }
+        let keys = Arc::clone(&self.keys);
+        Written::later(async move {
+            match keys.document().await {
+                Ok(document) => {
+                    let mut response = Response::new(document);
+                    let headers = response.headers_mut();
+                    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+                    response
+                }
+                Err(_) => keys_unavailable(),
+            }
+        })
     }
 
     /// `GET /.well-known/openid-configuration`.
@@ -103,34 +148,6 @@ impl Discovery {
     }
 }
 
-/// `GET /jwks`: Clerk's signing keys as this layer holds them.
-pub(crate) async fn jwks(keys: Arc<KeyStore>, method: Method) -> Response<Bytes> {
-    if let Some(refusal) = only_get(&method) {
-        return refusal;
-    }
-    match keys.document().await {
-        Ok(document) => {
-            let mut response = Response::new(document);
-            let headers = response.headers_mut();
-            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-            response
-        }
-        Err(_) => {
-            #[derive(Serialize)]
-            struct Unavailable {
-                code: &'static str,
-                message: &'static str,
-            }
-            let body =
-                Unavailable { code: "InternalError", message: "the signing keys are unavailable; try again later" };
-            let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
-            response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("10"));
-            response
-        }
-    }
-}
-
 fn only_get(method: &Method) -> Option<Response<Bytes>> {
     if method == Method::GET || method == Method::HEAD {
         return None;
@@ -192,9 +209,11 @@ fn is_path_byte(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ClerkBasicAuthConfig;
 
     fn discovery(configure: impl FnOnce(ClerkBasicAuthConfig) -> ClerkBasicAuthConfig) -> Discovery {
-        Discovery::new(&configure(ClerkBasicAuthConfig::new("https://clerk.example.com").unwrap()))
+        let config = configure(ClerkBasicAuthConfig::new("https://clerk.example.com").unwrap());
+        crate::layer::components(&config).discovery
     }
 
     fn document(discovery: &Discovery, request: Request<()>) -> serde_json::Value {

@@ -7,25 +7,24 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
-use crate::claims::ClerkClaims;
+use crate::body::{ResponseBody, Written};
+use crate::clerk::fapi::FapiClient;
+use crate::clerk::sessions::Sessions;
 use crate::config::ClerkBasicAuthConfig;
-use crate::discovery::{self, Discovery};
-use crate::protect::{Admission, Protection};
+use crate::discovery::Discovery;
+use crate::protect::{Admission, Pending, Protection};
 use crate::routes::{Branch, Routes};
-use crate::token_endpoint::{Answer, TokenEndpoint};
-use crate::verify::{AuthError, Verifier};
+use crate::token_endpoint::TokenEndpoint;
+use crate::verify::Verifier;
+use crate::verify::jwks::KeyStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Generating = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
-type Verifying = Pin<Box<dyn Future<Output = Result<ClerkClaims, AuthError>> + Send>>;
 
 /// A [`Layer`] that serves the OAuth token endpoint from Clerk sign-ins and admits requests to
 /// every other route only with a valid Clerk token.
@@ -56,27 +55,39 @@ pub struct ClerkBasicAuthLayer {
     shared: Arc<Shared>,
 }
 
-/// What every service of one layer shares.
-struct Shared {
+/// The components of one layer, shared by all its services: one per branch of the request path.
+pub(crate) struct Shared {
     routes: Routes,
     token_endpoint: Arc<TokenEndpoint>,
-    discovery: Discovery,
-    verifier: Arc<Verifier>,
+    pub(crate) discovery: Discovery,
     protection: Arc<Protection>,
 }
 
 impl ClerkBasicAuthLayer {
     /// A layer for this configuration.
     pub fn new(config: ClerkBasicAuthConfig) -> Self {
-        let verifier = Arc::new(Verifier::new(&config));
-        let shared = Shared {
-            routes: Routes::new(&config),
-            token_endpoint: Arc::new(TokenEndpoint::new(&config)),
-            discovery: Discovery::new(&config),
-            protection: Arc::new(Protection::new(&config, Arc::clone(&verifier))),
-            verifier,
-        };
-        Self { shared: Arc::new(shared) }
+        Self { shared: Arc::new(components(&config)) }
+    }
+}
+
+/// Each component built from its own settings; the Clerk client and the keys are shared.
+pub(crate) fn components(config: &ClerkBasicAuthConfig) -> Shared {
+    let fapi = FapiClient::new(config.frontend_api.clone(), &config.fapi);
+    let keys = Arc::new(KeyStore::new(&config.keys, fapi.clone()));
+    let verifier = Verifier::new(&config.verify, Arc::clone(&keys), config.frontend_api.as_str());
+    let routes = &config.routes;
+    let clerk_jwks_uri = config.frontend_api.jwks_url().to_string();
+    Shared {
+        routes: Routes::new(routes),
+        token_endpoint: Arc::new(TokenEndpoint::new(&config.token_endpoint, Sessions::new(&config.sessions, fapi))),
+        discovery: Discovery::new(
+            &config.discovery,
+            &routes.token_path,
+            routes.jwks_path.as_deref(),
+            clerk_jwks_uri,
+            keys,
+        ),
+        protection: Arc::new(Protection::new(&config.protection, Arc::new(verifier))),
     }
 }
 
@@ -145,35 +156,23 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
         match shared.routes.branch(request.uri().path()) {
-            Branch::TokenEndpoint => match shared.token_endpoint.respond(request) {
-                Answer::Now(response) => ResponseFuture::ready(response),
-                Answer::Later(future) => ResponseFuture::generating(future),
-            },
-            Branch::OpenIdConfiguration => ResponseFuture::ready(shared.discovery.openid_configuration(&request)),
-            Branch::Jwks => {
-                let keys = Arc::clone(shared.verifier.keys());
-                ResponseFuture::generating(Box::pin(discovery::jwks(keys, request.method().clone())))
+            Branch::TokenEndpoint => ResponseFuture::written(shared.token_endpoint.respond(request)),
+            Branch::OpenIdConfiguration => {
+                ResponseFuture::written(Written::now(shared.discovery.openid_configuration(&request)))
             }
+            Branch::Jwks => ResponseFuture::written(shared.discovery.jwks(&request)),
             Branch::Public => ResponseFuture::inner(self.inner.call(request)),
-            Branch::Protected => match shared.protection.admit(request.headers(), request.uri().path()) {
-                Admission::Admit(claims) => {
-                    if let Some(claims) = claims {
-                        request.extensions_mut().insert(claims);
-                    }
-                    ResponseFuture::inner(self.inner.call(request))
-                }
-                Admission::Refuse(error) => ResponseFuture::ready(shared.protection.refuse(&error, request)),
-                Admission::FetchKeys(token) => {
-                    let protection = Arc::clone(&shared.protection);
-                    let path = request.uri().path().to_owned();
-                    let verifying = Box::pin(Arc::clone(&protection).admit_fetching_keys(token, path));
+            Branch::Protected => match shared.protection.admit(request) {
+                Admission::Pass(request) => ResponseFuture::inner(self.inner.call(request)),
+                Admission::Refuse(response) => ResponseFuture::written(Written::now(response)),
+                Admission::Pending(pending) => {
                     // The ready service goes into the future; this one keeps a fresh clone.
                     let clone = self.inner.clone();
                     let inner = std::mem::replace(&mut self.inner, clone);
-                    ResponseFuture::verifying(verifying, request, inner, protection)
+                    ResponseFuture::admitting(pending, inner)
                 }
             },
         }
@@ -194,15 +193,12 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<S, ReqBody, F> {
+        /// The inner service answers.
         Inner { #[pin] future: F },
-        Ready { response: Option<Response<Bytes>> },
-        Generating { future: Generating },
-        Verifying {
-            future: Verifying,
-            request: Option<Request<ReqBody>>,
-            inner: Option<S>,
-            protection: Arc<Protection>,
-        },
+        /// The layer answers itself.
+        Written { #[pin] future: Written },
+        /// The decision waits for Clerk's keys; then the inner service answers, or the layer.
+        Admitting { future: Pending<ReqBody>, inner: S },
     }
 }
 
@@ -214,16 +210,12 @@ where
         Self { state: State::Inner { future } }
     }
 
-    fn ready(response: Response<Bytes>) -> Self {
-        Self { state: State::Ready { response: Some(response) } }
+    fn written(future: Written) -> Self {
+        Self { state: State::Written { future } }
     }
 
-    fn generating(future: Generating) -> Self {
-        Self { state: State::Generating { future } }
-    }
-
-    fn verifying(future: Verifying, request: Request<ReqBody>, inner: S, protection: Arc<Protection>) -> Self {
-        Self { state: State::Verifying { future, request: Some(request), inner: Some(inner), protection } }
+    fn admitting(future: Pending<ReqBody>, inner: S) -> Self {
+        Self { state: State::Admitting { future, inner } }
     }
 }
 
@@ -241,30 +233,18 @@ where
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
-                StateProj::Ready { response } => {
-                    let response = response.take().expect("ResponseFuture polled after completion");
+                StateProj::Written { future } => {
+                    let response = ready!(future.poll(cx));
                     return Poll::Ready(Ok(response.map(ResponseBody::generated)));
                 }
-                StateProj::Generating { future } => {
-                    let response = ready!(future.as_mut().poll(cx));
-                    return Poll::Ready(Ok(response.map(ResponseBody::generated)));
-                }
-                StateProj::Verifying { future, request, inner, protection } => {
-                    let verdict = ready!(future.as_mut().poll(cx));
-                    let mut request = request.take().expect("ResponseFuture polled after completion");
-                    match verdict {
-                        Ok(claims) => {
-                            request.extensions_mut().insert(claims);
-                            let mut inner = inner.take().expect("ResponseFuture polled after completion");
-                            let future = inner.call(request);
-                            this.state.set(State::Inner { future });
-                        }
-                        Err(error) => {
-                            let response = protection.refuse(&error, request);
-                            return Poll::Ready(Ok(response.map(ResponseBody::generated)));
-                        }
+                StateProj::Admitting { future, inner } => match ready!(future.as_mut().poll(cx)) {
+                    Admission::Pass(request) => {
+                        let future = inner.call(request);
+                        this.state.set(State::Inner { future });
                     }
-                }
+                    Admission::Refuse(response) => this.state.set(State::Written { future: Written::now(response) }),
+                    Admission::Pending(pending) => *future = pending,
+                },
             }
         }
     }

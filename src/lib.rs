@@ -51,16 +51,16 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod authorize;
+mod auth_error;
+mod auth_header;
 mod body;
 mod claims;
 mod clerk;
+mod clock;
 mod config;
-mod credentials;
 mod discovery;
 mod layer;
 mod protect;
-mod rejection;
 mod routes;
 mod secret;
 mod token_endpoint;
@@ -70,7 +70,7 @@ mod verify;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use authorize::AccessRule;
+pub use auth_error::{AuthError, AuthErrorKind};
 pub use body::ResponseBody;
 pub use claims::{ClerkClaims, Organization};
 pub use config::{
@@ -78,8 +78,7 @@ pub use config::{
     ENV_ORGANIZATION_ID, ENV_PUBLISHABLE_KEY,
 };
 pub use layer::{ClerkBasicAuth, ClerkBasicAuthLayer, ResponseFuture};
-pub use rejection::ErrorStyle;
-pub use verify::{AuthError, AuthErrorKind};
+pub use protect::{AccessRule, ErrorStyle};
 
 /// The README's examples, compiled as doc tests so they stay true.
 #[doc = include_str!("../README.md")]

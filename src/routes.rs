@@ -1,7 +1,5 @@
 //! Which branch of the layer a request path takes.
 
-use crate::config::ClerkBasicAuthConfig;
-
 /// The branches of [`ClerkBasicAuth`](crate::ClerkBasicAuth).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Branch {
@@ -12,38 +10,57 @@ pub(crate) enum Branch {
     Protected,
 }
 
+/// The path rules of one layer, each with its default.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteSettings {
+    /// Default: `/auth/token`.
+    pub(crate) token_path: String,
+    /// Default: `/.well-known/openid-configuration`.
+    pub(crate) openid_configuration_path: Option<String>,
+    /// Default: `/jwks`.
+    pub(crate) jwks_path: Option<String>,
+    /// Paths passed through untouched. Default: none.
+    pub(crate) public_paths: Vec<String>,
+    /// Default: none.
+    pub(crate) public_prefixes: Vec<String>,
+    /// When not empty, only paths under these are protected. Default: empty.
+    pub(crate) protected_prefixes: Vec<String>,
+}
+
+impl Default for RouteSettings {
+    fn default() -> Self {
+        Self {
+            token_path: "/auth/token".to_owned(),
+            openid_configuration_path: Some("/.well-known/openid-configuration".to_owned()),
+            jwks_path: Some("/jwks".to_owned()),
+            public_paths: Vec::new(),
+            public_prefixes: Vec::new(),
+            protected_prefixes: Vec::new(),
+        }
+    }
+}
+
 /// The path rules of one layer.
 pub(crate) struct Routes {
-    token_path: String,
-    openid_configuration_path: Option<String>,
-    jwks_path: Option<String>,
-    public_paths: Vec<String>,
-    public_prefixes: Vec<String>,
-    protected_prefixes: Vec<String>,
+    settings: RouteSettings,
 }
 
 impl Routes {
-    pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
-        Self {
-            token_path: config.token_path.clone(),
-            openid_configuration_path: config.openid_configuration_path.clone(),
-            jwks_path: config.jwks_path.clone(),
-            public_paths: config.public_paths.clone(),
-            public_prefixes: config.public_prefixes.clone(),
-            protected_prefixes: config.protected_prefixes.clone(),
-        }
+    pub(crate) fn new(settings: &RouteSettings) -> Self {
+        Self { settings: settings.clone() }
     }
 
     pub(crate) fn token_path(&self) -> &str {
-        &self.token_path
+        &self.settings.token_path
     }
 
     pub(crate) fn branch(&self, path: &str) -> Branch {
-        if path == self.token_path {
+        let settings = &self.settings;
+        if path == settings.token_path {
             Branch::TokenEndpoint
-        } else if self.openid_configuration_path.as_deref() == Some(path) {
+        } else if settings.openid_configuration_path.as_deref() == Some(path) {
             Branch::OpenIdConfiguration
-        } else if self.jwks_path.as_deref() == Some(path) {
+        } else if settings.jwks_path.as_deref() == Some(path) {
             Branch::Jwks
         } else if self.is_public(path) {
             Branch::Public
@@ -53,16 +70,18 @@ impl Routes {
     }
 
     fn is_public(&self, path: &str) -> bool {
-        self.public_paths.iter().any(|public| public == path)
-            || self.public_prefixes.iter().any(|prefix| path.starts_with(prefix.as_str()))
-            || (!self.protected_prefixes.is_empty()
-                && !self.protected_prefixes.iter().any(|prefix| path.starts_with(prefix.as_str())))
+        let RouteSettings { public_paths, public_prefixes, protected_prefixes, .. } = &self.settings;
+        public_paths.iter().any(|public| public == path)
+            || public_prefixes.iter().any(|prefix| path.starts_with(prefix.as_str()))
+            || (!protected_prefixes.is_empty()
+                && !protected_prefixes.iter().any(|prefix| path.starts_with(prefix.as_str())))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ClerkBasicAuthConfig;
 
     fn config() -> ClerkBasicAuthConfig {
         ClerkBasicAuthConfig::new("https://clerk.example.com").unwrap()
@@ -70,7 +89,7 @@ mod tests {
 
     #[test]
     fn by_default_everything_but_the_layers_own_routes_is_protected() {
-        let routes = Routes::new(&config().with_public_path("/health"));
+        let routes = Routes::new(&config().with_public_path("/health").routes);
         assert_eq!(routes.branch("/auth/token"), Branch::TokenEndpoint);
         assert_eq!(routes.branch("/.well-known/openid-configuration"), Branch::OpenIdConfiguration);
         assert_eq!(routes.branch("/jwks"), Branch::Jwks);
@@ -82,7 +101,7 @@ mod tests {
 
     #[test]
     fn prefixes_narrow_or_widen_protection() {
-        let routes = Routes::new(&config().with_protected_prefix("/2/").with_public_prefix("/2/public/"));
+        let routes = Routes::new(&config().with_protected_prefix("/2/").with_public_prefix("/2/public/").routes);
         assert_eq!(routes.branch("/2/footprints"), Branch::Protected);
         assert_eq!(routes.branch("/2/public/info"), Branch::Public);
         assert_eq!(routes.branch("/metrics"), Branch::Public);
@@ -90,8 +109,8 @@ mod tests {
 
     #[test]
     fn discovery_routes_can_be_moved_or_turned_off() {
-        let routes =
-            Routes::new(&config().with_openid_configuration_path(None).with_jwks_path(Some("/.well-known/jwks.json")));
+        let config = config().with_openid_configuration_path(None).with_jwks_path(Some("/.well-known/jwks.json"));
+        let routes = Routes::new(&config.routes);
         assert_eq!(routes.branch("/.well-known/openid-configuration"), Branch::Protected);
         assert_eq!(routes.branch("/.well-known/jwks.json"), Branch::Jwks);
         assert_eq!(routes.branch("/jwks"), Branch::Protected);

@@ -2,17 +2,18 @@
 //! the JWKS, in Clerk's native mode (`_is_native=1`, client token in `Authorization`), as
 //! clerk-ios, clerk-android and clerk-expo speak it.
 
-use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
-use reqwest::Url;
 use serde::Deserialize;
 
-use crate::config::ClerkBasicAuthConfig;
-use crate::credentials::Credentials;
+use super::credentials::Credentials;
+use super::error::{ClerkRefusal, FapiError};
+use super::frontend_api::FrontendApi;
+use super::wire::{Envelope, ErrorsWire, SessionWire, SignInWire, TokenWire};
+use crate::clock::from_unix_millis;
 use crate::secret::Secret;
 
 /// The Frontend API version whose wire format this client speaks.
@@ -22,11 +23,34 @@ const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// How long to hold off after a 429 that names no `Retry-After`: Clerk's sign-in window.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// How to reach Clerk: the HTTP client and the bound on each call.
+#[derive(Debug, Clone)]
+pub(crate) struct FapiSettings {
+    /// Redirects off: Clerk's API never redirects, and a client that follows a 307 would send the
+    /// password form on to wherever it points.
+    pub(crate) http_client: reqwest::Client,
+    /// Each call (connect, send, answer). Default: 10 s.
+    pub(crate) timeout: Duration,
+}
+
+impl FapiSettings {
+    /// The defaults: this crate's own HTTP client, 10 s per call.
+    pub(crate) fn new() -> Result<Self, reqwest::Error> {
+        let http_client = reqwest::Client::builder()
+            .user_agent(concat!("clerk-basic-auth/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self { http_client, timeout: Duration::from_secs(10) })
+    }
+}
+
 /// A client of one Clerk instance's Frontend API.
 #[derive(Clone)]
 pub(crate) struct FapiClient {
     http: reqwest::Client,
-    base: Url,
+    api: FrontendApi,
     timeout: Duration,
 }
 
@@ -54,99 +78,9 @@ pub(crate) struct Reply<T> {
     pub(crate) client_token: Option<Secret>,
 }
 
-/// What went wrong talking to Clerk.
-#[derive(Debug, Clone)]
-pub(crate) enum FapiError {
-    /// Clerk answered 4xx (but 429) with an error of its own, e.g. `form_password_incorrect`.
-    Refused(ClerkRefusal),
-    /// The password was right but the sign-in needs a step a server cannot take.
-    SignInIncomplete { status: String },
-    /// Clerk's rate limit: no call for `retry_after`.
-    RateLimited { retry_after: Duration, trace_id: Option<String> },
-    /// Clerk answered 5xx.
-    ServerError { status: u16, trace_id: Option<String> },
-    /// No answer within the configured timeout.
-    Timeout,
-    /// No connection, or the connection broke.
-    Unreachable { reason: String },
-    /// An answer that is not Clerk's wire format.
-    Malformed { reason: String },
-}
-
-/// Clerk's own error: the first of `{"errors": [...]}` plus the trace id.
-#[derive(Debug, Clone)]
-pub(crate) struct ClerkRefusal {
-    pub(crate) status: StatusCode,
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) lockout_expires_in: Option<Duration>,
-    pub(crate) trace_id: Option<String>,
-}
-
-impl FapiError {
-    /// Whether Clerk no longer knows the session (revoked, ended, expired): sign in again.
-    pub(crate) fn is_session_gone(&self) -> bool {
-        // 404 `organization_not_found_or_unauthorized` is about the organization, not the session.
-        matches!(self, Self::Refused(refusal)
-            if refusal.status == StatusCode::UNAUTHORIZED
-                || (refusal.status == StatusCode::NOT_FOUND && refusal.code == "resource_not_found"))
-    }
-
-    /// Whether the error is about the credentials or the account (a wrong password, an unknown
-    /// user, a lockout, a step a server cannot take) and so counts as a failed attempt; not
-    /// Clerk's availability or this server's setup (`native_api_disabled`, ...).
-    pub(crate) fn is_credential_failure(&self) -> bool {
-        match self {
-            Self::Refused(refusal) => refusal.is_about_the_user(),
-            Self::SignInIncomplete { .. } => true,
-            _ => false,
-        }
-    }
-
-    pub(crate) fn trace_id(&self) -> Option<&str> {
-        match self {
-            Self::Refused(ClerkRefusal { trace_id, .. })
-            | Self::RateLimited { trace_id, .. }
-            | Self::ServerError { trace_id, .. } => trace_id.as_deref(),
-            _ => None,
-        }
-    }
-}
-
-impl ClerkRefusal {
-    /// Whether Clerk refused because of the user (422 form errors such as a wrong password, 403
-    /// account states such as a lockout, a user who cannot use a password or the organization),
-    /// rather than because of how this server talks to Clerk (native API off, a missing
-    /// template, ...).
-    pub(crate) fn is_about_the_user(&self) -> bool {
-        matches!(self.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
-            || matches!(
-                self.code.as_str(),
-                "strategy_for_user_invalid" | "no_password_set" | "organization_not_found_or_unauthorized"
-            )
-    }
-}
-
-impl fmt::Display for FapiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Refused(refusal) => {
-                write!(f, "Clerk refused ({} {}): {}", refusal.status.as_u16(), refusal.code, refusal.message)
-            }
-            Self::SignInIncomplete { status } => write!(f, "sign-in not complete: {status}"),
-            Self::RateLimited { retry_after, .. } => write!(f, "rate-limited by Clerk for {}s", retry_after.as_secs()),
-            Self::ServerError { status, .. } => write!(f, "Clerk answered {status}"),
-            Self::Timeout => f.write_str("Clerk did not answer in time"),
-            Self::Unreachable { reason } => write!(f, "Clerk is unreachable: {reason}"),
-            Self::Malformed { reason } => write!(f, "unexpected answer from Clerk: {reason}"),
-        }
-    }
-}
-
 impl FapiClient {
-    pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
-        let base = Url::parse(&config.frontend_api).expect("the configuration validated the URL");
-        Self { http: config.http_client.clone(), base, timeout: config.http_timeout }
+    pub(crate) fn new(api: FrontendApi, settings: &FapiSettings) -> Self {
+        Self { http: settings.http_client.clone(), api, timeout: settings.timeout }
     }
 
     /// `POST /v1/client/sign_ins` with the password strategy, as a new native client.
@@ -210,9 +144,8 @@ impl FapiClient {
 
     /// `GET /.well-known/jwks.json`: Clerk's public signing keys, as published.
     pub(crate) async fn jwks(&self) -> Result<Bytes, FapiError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut().expect("an http(s) URL has a path").pop_if_empty().extend([".well-known", "jwks.json"]);
-        let request = self.http.get(url).timeout(self.timeout).header(http::header::ACCEPT, "application/json");
+        let request =
+            self.http.get(self.api.jwks_url()).timeout(self.timeout).header(http::header::ACCEPT, "application/json");
         let (_, body) = self.send(request).await?;
         Ok(body)
     }
@@ -223,8 +156,7 @@ impl FapiClient {
         client_token: Option<&Secret>,
         form: &[(&str, &str)],
     ) -> Result<(HeaderMap, Bytes), FapiError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut().expect("an http(s) URL has a path").pop_if_empty().extend(segments);
+        let mut url = self.api.url_of(segments);
         url.query_pairs_mut().append_pair("_is_native", "1").append_pair("__clerk_api_version", API_VERSION);
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let request = self
@@ -324,73 +256,6 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, F
     })
 }
 
-#[derive(Deserialize)]
-struct Envelope<T> {
-    response: T,
-    #[serde(default)]
-    client: Option<ClientWire>,
-}
-
-#[derive(Deserialize)]
-struct SignInWire {
-    status: String,
-    #[serde(default)]
-    created_session_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ClientWire {
-    #[serde(default)]
-    sessions: Vec<SessionWire>,
-}
-
-#[derive(Deserialize)]
-struct SessionWire {
-    id: String,
-    #[serde(default)]
-    expire_at: Option<u64>,
-    #[serde(default)]
-    last_active_organization_id: Option<String>,
-    #[serde(default)]
-    last_active_token: Option<TokenWire>,
-    #[serde(default)]
-    user: Option<UserWire>,
-}
-
-#[derive(Deserialize)]
-struct UserWire {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct TokenWire {
-    jwt: Secret,
-}
-
-#[derive(Deserialize)]
-struct ErrorsWire {
-    errors: Vec<ErrorWire>,
-    #[serde(default)]
-    clerk_trace_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorWire {
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    long_message: Option<String>,
-    #[serde(default)]
-    meta: ErrorMetaWire,
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorMetaWire {
-    #[serde(default)]
-    lockout_expires_in_seconds: Option<u64>,
-}
-
 impl TryFrom<SessionWire> for ClerkSession {
     type Error = FapiError;
 
@@ -400,7 +265,7 @@ impl TryFrom<SessionWire> for ClerkSession {
             id: session.id,
             user_id: session.user.map(|user| user.id),
             jwt: token.jwt,
-            expires_at: session.expire_at.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            expires_at: session.expire_at.map(from_unix_millis),
             active_organization_id: session.last_active_organization_id,
         })
     }
@@ -441,23 +306,6 @@ mod tests {
     }
 
     #[test]
-    fn session_gone_means_401_or_404_from_clerk() {
-        let refusal = |status| {
-            FapiError::Refused(ClerkRefusal {
-                status,
-                code: "resource_not_found".into(),
-                message: String::new(),
-                lockout_expires_in: None,
-                trace_id: None,
-            })
-        };
-        assert!(refusal(StatusCode::UNAUTHORIZED).is_session_gone());
-        assert!(refusal(StatusCode::NOT_FOUND).is_session_gone());
-        assert!(!refusal(StatusCode::UNPROCESSABLE_ENTITY).is_session_gone());
-        assert!(!FapiError::Timeout.is_session_gone());
-    }
-
-    #[test]
     fn parse_errors_never_quote_the_input() {
         #[derive(Debug, Deserialize)]
         struct Number {
@@ -469,20 +317,5 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("token answer is not the expected JSON"), "{text}");
         assert!(!text.contains("eyJsecret"), "{text}");
-    }
-
-    #[test]
-    fn only_resource_not_found_or_401_means_the_session_is_gone() {
-        let refusal = |status, code: &str| {
-            FapiError::Refused(ClerkRefusal {
-                status,
-                code: code.into(),
-                message: String::new(),
-                lockout_expires_in: None,
-                trace_id: None,
-            })
-        };
-        assert!(refusal(StatusCode::NOT_FOUND, "resource_not_found").is_session_gone());
-        assert!(!refusal(StatusCode::NOT_FOUND, "organization_not_found_or_unauthorized").is_session_gone());
     }
 }

@@ -15,11 +15,42 @@ use quick_cache::sync::Cache;
 use serde::Deserialize;
 use tracing::{debug, info, trace, warn};
 
-use super::fapi::{FapiClient, FapiError, SignedIn};
+use super::credentials::Credentials;
+use super::error::FapiError;
+use super::fapi::{FapiClient, SignedIn};
 use super::throttle::{Backoff, FailureBudget, Settle};
-use crate::config::ClerkBasicAuthConfig;
-use crate::credentials::Credentials;
+use crate::clock::from_unix;
 use crate::secret::Secret;
+
+/// What the sessions of one layer do, each with its default.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSettings {
+    /// Organization (id or slug) to activate on every session. Default: none.
+    pub(crate) organization: Option<String>,
+    /// JWT template to hand out instead of the session token. Default: none.
+    pub(crate) jwt_template: Option<String>,
+    /// Least time left on a cached token handed out. Default: 15 s.
+    pub(crate) refresh_margin: Duration,
+    /// Credentials with a cached Clerk session (and, apart, credentials being signed in). Default: 10,000.
+    pub(crate) capacity: usize,
+    /// Failed sign-ins per identifier within `failure_window` before Clerk is spared. Default: 5.
+    pub(crate) failure_limit: u32,
+    /// Default: 15 min.
+    pub(crate) failure_window: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            organization: None,
+            jwt_template: None,
+            refresh_margin: Duration::from_secs(15),
+            capacity: 10_000,
+            failure_limit: 5,
+            failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 /// An access token to hand out: a Clerk JWT and when it expires.
 #[derive(Debug)]
@@ -44,7 +75,7 @@ impl AccessToken {
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
             .map_err(|_| FapiError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
-        Ok(Self { jwt, expires_at: crate::claims::unix_time(expiry.exp) })
+        Ok(Self { jwt, expires_at: from_unix(expiry.exp) })
     }
 
     /// Seconds left, rounded down.
@@ -64,6 +95,8 @@ pub(crate) enum SessionError {
     Clerk(FapiError),
     /// Too many failed sign-ins for this identifier lately: Clerk is not asked.
     Throttled { retry_after: Duration },
+    /// Clerk's rate limit holds (a `429` now, or one whose `Retry-After` has not passed).
+    RateLimited { retry_after: Duration },
     /// The renewal task died (a bug): nothing else is known.
     Internal,
 }
@@ -118,19 +151,19 @@ struct LiveSession {
 }
 
 impl Sessions {
-    pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
+    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient) -> Self {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let credential_key =
             hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("the system random source is available");
         Self {
-            fapi: FapiClient::new(config),
-            organization: config.organization.clone(),
-            template: config.jwt_template.clone(),
-            refresh_margin: config.refresh_margin,
+            fapi,
+            organization: settings.organization.clone(),
+            template: settings.jwt_template.clone(),
+            refresh_margin: settings.refresh_margin,
             credential_key,
-            live: Cache::new(config.session_capacity.max(1)),
-            attempts: Cache::new(config.session_capacity.max(1)),
-            failures: FailureBudget::new(config.failure_limit, config.failure_window, config.session_capacity),
+            live: Cache::new(settings.capacity.max(1)),
+            attempts: Cache::new(settings.capacity.max(1)),
+            failures: FailureBudget::new(settings.failure_limit, settings.failure_window, settings.capacity),
             sign_in_backoff: Backoff::default(),
             session_backoff: Backoff::default(),
         }
@@ -224,7 +257,7 @@ impl Sessions {
         let identifier = credentials.identifier();
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
             if let Some(retry_after) = self.session_backoff.remaining() {
-                return Err(rate_limited(retry_after));
+                return Err(SessionError::RateLimited { retry_after });
             }
             match self.token_from(session, None).await {
                 Ok(token) => {
@@ -259,7 +292,7 @@ impl Sessions {
                 retry_after_secs = retry_after.as_secs(),
                 "Clerk's sign-in rate limit still holds; not calling Clerk"
             );
-            return Err(rate_limited(retry_after));
+            return Err(SessionError::RateLimited { retry_after });
         }
         if let Err(retry_after) = self.failures.reserve(identifier) {
             warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
@@ -306,16 +339,15 @@ impl Sessions {
 
     /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind.
     fn clerk_failure(&self, identifier: &str, error: FapiError, backoff: &Backoff) -> SessionError {
-        if let FapiError::RateLimited { retry_after, .. } = &error {
-            backoff.hold(*retry_after);
-        }
         warn!(client = %self.fingerprint(identifier), clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
-        SessionError::Clerk(error)
+        match error {
+            FapiError::RateLimited { retry_after, .. } => {
+                backoff.hold(retry_after);
+                SessionError::RateLimited { retry_after }
+            }
+            error => SessionError::Clerk(error),
+        }
     }
-}
-
-fn rate_limited(retry_after: Duration) -> SessionError {
-    SessionError::Clerk(FapiError::RateLimited { retry_after, trace_id: None })
 }
 
 impl LiveSession {

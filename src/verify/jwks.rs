@@ -17,6 +17,23 @@ use tracing::{debug, info, warn};
 
 use crate::clerk::fapi::FapiClient;
 
+/// Where the keys come from and how often they are fetched, each with its default.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySettings {
+    /// Refetch on an unknown `kid` at most this often. Default: 10 s.
+    pub(crate) refetch_interval: Duration,
+    /// Refresh the keys after this long. Default: 5 min.
+    pub(crate) ttl: Duration,
+    /// One fixed key instead of Clerk's JWKS. Default: none.
+    pub(crate) fixed_key: Option<FixedKey>,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self { refetch_interval: Duration::from_secs(10), ttl: Duration::from_secs(5 * 60), fixed_key: None }
+    }
+}
+
 /// The keys a token may be signed with, as one immutable snapshot.
 #[derive(Default)]
 pub(crate) struct KeySet {
@@ -43,6 +60,12 @@ impl KeySet {
 pub(crate) struct FixedKey {
     key: Arc<DecodingKey>,
     document: Bytes,
+}
+
+impl std::fmt::Debug for FixedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FixedKey(..)")
+    }
 }
 
 impl FixedKey {
@@ -92,9 +115,13 @@ pub(crate) struct KeyStore {
 }
 
 impl KeyStore {
-    /// Keys fetched from the Frontend API's `/.well-known/jwks.json`.
-    pub(crate) fn remote(fapi: FapiClient, min_refetch_interval: Duration, ttl: Duration) -> Self {
-        Self::with(Some(fapi), KeySet::default(), min_refetch_interval, ttl)
+    /// The fixed key of `settings`, or else keys fetched from the Frontend API's
+    /// `/.well-known/jwks.json` by `fapi`.
+    pub(crate) fn new(settings: &KeySettings, fapi: FapiClient) -> Self {
+        match &settings.fixed_key {
+            Some(key) => Self::fixed(key),
+            None => Self::with(Some(fapi), KeySet::default(), settings.refetch_interval, settings.ttl),
+        }
     }
 
     /// One fixed key: nothing is ever fetched.

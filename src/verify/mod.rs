@@ -3,28 +3,48 @@
 //! `iss` = the Frontend API, `azp` only against an allow-list, optionally no `pending` sessions.
 //! A token that passed is remembered until it expires, so it is not verified again.
 
-pub(crate) mod error;
+mod cache;
 pub(crate) mod jwks;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::HeaderMap;
-use http::header::AUTHORIZATION;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use quick_cache::sync::Cache;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::auth_error::AuthError;
 use crate::claims::ClerkClaims;
-use crate::clerk::fapi::FapiClient;
-use crate::config::ClerkBasicAuthConfig;
-use crate::credentials::{MAX_HEADER_LEN, strip_scheme};
-pub use error::{AuthError, AuthErrorKind};
-use jwks::{KeySet, KeyStore};
+use crate::clock::unix_now;
+use cache::VerifiedTokens;
+use jwks::KeyStore;
+
+/// The rules a token must pass, each with its default.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifySettings {
+    /// Clock leeway for `exp`, `nbf`, `iat`. Default: 5 s.
+    pub(crate) leeway: Duration,
+    /// Allowed authorized parties (`azp`); empty: not checked. Default: empty.
+    pub(crate) authorized_parties: Vec<String>,
+    /// Accept tokens of `pending` sessions. Default: no.
+    pub(crate) allow_pending_sessions: bool,
+    /// Verified tokens remembered until they expire; 0: none. Default: 10,000.
+    pub(crate) verified_token_capacity: usize,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        Self {
+            leeway: Duration::from_secs(5),
+            authorized_parties: Vec::new(),
+            allow_pending_sessions: false,
+            verified_token_capacity: 10_000,
+        }
+    }
+}
 
 /// What verifying with the keys at hand gave.
 pub(crate) enum Verdict {
@@ -41,47 +61,35 @@ pub(crate) struct Verifier {
     leeway: u64,
     authorized_parties: Vec<String>,
     reject_pending: bool,
-    verified: Option<Cache<Box<str>, Arc<VerifiedToken>>>,
-}
-
-/// A token that passed verification, remembered until it expires.
-struct VerifiedToken {
-    claims: ClerkClaims,
-    kid: Option<String>,
+    verified: Option<VerifiedTokens>,
 }
 
 impl Verifier {
-    pub(crate) fn new(config: &ClerkBasicAuthConfig) -> Self {
-        let keys = match &config.jwt_key {
-            Some(key) => KeyStore::fixed(key),
-            None => KeyStore::remote(FapiClient::new(config), config.jwks_refetch_interval, config.jwks_ttl),
-        };
-        let leeway = config.leeway.as_secs();
+    /// A verifier of tokens that `issuer` signed with `keys`.
+    pub(crate) fn new(settings: &VerifySettings, keys: Arc<KeyStore>, issuer: &str) -> Self {
+        let leeway = settings.leeway.as_secs();
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = leeway;
         validation.validate_nbf = true;
         // Clerk session tokens carry no `aud`; templates may, and Clerk's SDK ignores it unless told.
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        validation.set_issuer(&[&config.frontend_api]);
+        validation.set_issuer(&[issuer]);
         Self {
-            keys: Arc::new(keys),
+            keys,
             validation,
             leeway,
-            authorized_parties: config.authorized_parties.clone(),
-            reject_pending: !config.allow_pending_sessions,
-            verified: (config.verified_token_capacity > 0).then(|| Cache::new(config.verified_token_capacity)),
+            authorized_parties: settings.authorized_parties.clone(),
+            reject_pending: !settings.allow_pending_sessions,
+            verified: (settings.verified_token_capacity > 0)
+                .then(|| VerifiedTokens::new(settings.verified_token_capacity, leeway)),
         }
-    }
-
-    pub(crate) fn keys(&self) -> &Arc<KeyStore> {
-        &self.keys
     }
 
     /// Verifies `token` with the keys at hand, without waiting for anything.
     pub(crate) fn verify_now(&self, token: &str) -> Verdict {
         let keys = self.keys.snapshot();
-        if let Some(claims) = self.remembered(token, &keys) {
+        if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys)) {
             return Verdict::Verified(claims);
         }
         let header = match Header::parse(token) {
@@ -134,45 +142,12 @@ impl Verifier {
         ClerkClaims::from_verified(claims).ok_or(AuthError::MissingClaim("sub"))
     }
 
-    /// A remembered token, if it is still within its validity and its key is still published.
-    fn remembered(&self, token: &str, keys: &KeySet) -> Option<ClerkClaims> {
-        let cache = self.verified.as_ref()?;
-        let entry = cache.get(token)?;
-        let now = unix_now();
-        let in_time = entry.claims.expires_at_secs().saturating_add(self.leeway) >= now
-            && entry.claims.not_before_secs().is_none_or(|nbf| nbf <= now.saturating_add(self.leeway));
-        if in_time && keys.get(entry.kid.as_deref()).is_some() {
-            return Some(entry.claims.clone());
-        }
-        // Expired, or its key left the JWKS: verify from scratch (and refuse) from now on.
-        cache.remove(token);
-        None
-    }
-
     fn remember(&self, token: &str, claims: ClerkClaims, kid: Option<String>) -> ClerkClaims {
-        if let Some(cache) = &self.verified {
-            cache.insert(Box::from(token), Arc::new(VerifiedToken { claims: claims.clone(), kid }));
+        if let Some(verified) = &self.verified {
+            verified.insert(token, claims.clone(), kid);
         }
         claims
     }
-}
-
-/// The bearer token of a request: `Ok(None)` when there is no `Authorization` header.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else { return Ok(None) };
-    if values.next().is_some() {
-        return Err(AuthError::NotBearer);
-    }
-    if value.len() > MAX_HEADER_LEN {
-        return Err(AuthError::HeaderTooLarge);
-    }
-    let token = strip_scheme(value.as_bytes(), b"bearer").ok_or(AuthError::NotBearer)?;
-    let token = std::str::from_utf8(token.trim_ascii_end()).map_err(|_| AuthError::Malformed)?;
-    if token.is_empty() {
-        return Err(AuthError::MissingToken);
-    }
-    Ok(Some(token))
 }
 
 /// The JOSE header fields the rules look at, read before any key is looked up.
@@ -225,38 +200,9 @@ fn auth_error(kind: &ErrorKind) -> AuthError {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
-
-    fn headers(value: &[u8]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        for value in ["Bearer a.b.c", "bearer a.b.c", "BEARER   a.b.c  "] {
-            assert_eq!(bearer_token(&headers(value.as_bytes())), Ok(Some("a.b.c")), "{value}");
-        }
-        assert_eq!(bearer_token(&HeaderMap::new()), Ok(None));
-    }
-
-    #[test]
-    fn bad_authorization_headers_are_refused_before_parsing() {
-        assert_eq!(bearer_token(&headers(b"Basic YTpi")), Err(AuthError::NotBearer));
-        assert_eq!(bearer_token(&headers(b"Bearer")), Err(AuthError::NotBearer));
-        assert_eq!(bearer_token(&headers(b"Bearer ")), Err(AuthError::MissingToken));
-        let long = format!("Bearer {}", "a".repeat(MAX_HEADER_LEN));
-        assert_eq!(bearer_token(&headers(long.as_bytes())), Err(AuthError::HeaderTooLarge));
-        assert_eq!(bearer_token(&headers(b"Bearer \xff\xfe")), Err(AuthError::Malformed));
-    }
 
     fn token_with_header(header: &str) -> String {
         format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))
@@ -282,19 +228,22 @@ mod tests {
     }
 
     #[cfg(feature = "test-util")]
+    fn verifier(clerk: &crate::testing::FakeClerk, verified_token_capacity: usize) -> Verifier {
+        let key = jwks::FixedKey::from_pem(&clerk.public_key_pem()).unwrap();
+        let issuer = crate::clerk::frontend_api::FrontendApi::parse(clerk.url()).unwrap();
+        let settings = VerifySettings { verified_token_capacity, ..VerifySettings::default() };
+        Verifier::new(&settings, Arc::new(KeyStore::fixed(&key)), issuer.as_str())
+    }
+
+    #[cfg(feature = "test-util")]
     #[tokio::test]
     async fn the_verified_token_cache_remembers_tokens_within_its_bound() {
         let clerk = crate::testing::FakeClerk::builder().start().await;
-        let config = ClerkBasicAuthConfig::new(clerk.url())
-            .unwrap()
-            .with_jwt_key(&clerk.public_key_pem())
-            .unwrap()
-            .with_verified_token_cache(3);
-        let verifier = Verifier::new(&config);
+        let verifier = verifier(&clerk, 3);
         let cache = verifier.verified.as_ref().unwrap();
         let first = clerk.session_token("user_1", None);
         assert!(matches!(verifier.verify_now(&first), Verdict::Verified(_)));
-        assert!(cache.get(first.as_str()).is_some(), "remembered after one verification");
+        assert!(cache.contains(&first), "remembered after one verification");
         for n in 0..20 {
             let token = clerk.session_token(&format!("user_{n}"), None);
             assert!(matches!(verifier.verify_now(&token), Verdict::Verified(_)));
@@ -302,19 +251,14 @@ mod tests {
         }
         let refused = format!("{first}x");
         assert!(matches!(verifier.verify_now(&refused), Verdict::Refused(_)));
-        assert!(cache.get(refused.as_str()).is_none(), "refused tokens are not remembered");
+        assert!(!cache.contains(&refused), "refused tokens are not remembered");
     }
 
     #[cfg(feature = "test-util")]
     #[tokio::test]
     async fn a_cache_of_zero_remembers_nothing() {
         let clerk = crate::testing::FakeClerk::builder().start().await;
-        let config = ClerkBasicAuthConfig::new(clerk.url())
-            .unwrap()
-            .with_jwt_key(&clerk.public_key_pem())
-            .unwrap()
-            .with_verified_token_cache(0);
-        let verifier = Verifier::new(&config);
+        let verifier = verifier(&clerk, 0);
         assert!(verifier.verified.is_none());
         assert!(matches!(verifier.verify_now(&clerk.session_token("user_1", None)), Verdict::Verified(_)));
     }

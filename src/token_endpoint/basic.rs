@@ -6,24 +6,9 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
-use http::header::AUTHORIZATION;
 
-/// The longest `Authorization` header read, Basic or Bearer; anything longer is refused unparsed.
-pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
-
-/// A client's user name (a Clerk identifier: e-mail address or username) and password, held in
-/// one buffer as `user:password` (one allocation per token request).
-pub(crate) struct Credentials {
-    /// `identifier`, a separator, `password`; the separator is at `split`.
-    text: String,
-    split: usize,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("identifier", &self.identifier()).field("password", &"..").finish()
-    }
-}
+use crate::auth_header::{self, AuthHeaderError};
+use crate::clerk::credentials::Credentials;
 
 /// Why the `Authorization` header holds no usable Basic credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,59 +38,32 @@ impl fmt::Display for BasicError {
     }
 }
 
-impl Credentials {
-    /// Reads `Authorization: Basic base64(user:password)`: scheme case-insensitive, split on the
-    /// first `:` (a password may hold colons), UTF-8. With `form_encoded`, both parts are
-    /// form-decoded first (RFC 6749 §2.3.1).
-    pub(crate) fn from_headers(headers: &HeaderMap, form_encoded: bool) -> Result<Self, BasicError> {
-        let mut values = headers.get_all(AUTHORIZATION).iter();
-        let value = values.next().ok_or(BasicError::Missing)?;
-        if values.next().is_some() {
-            return Err(BasicError::NotBasic);
-        }
-        if value.len() > MAX_HEADER_LEN {
-            return Err(BasicError::TooLong);
-        }
-        let encoded = strip_scheme(value.as_bytes(), b"basic").ok_or(BasicError::NotBasic)?;
-        let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| BasicError::NotBase64)?;
-        let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
-        let split = decoded.find(':').ok_or(BasicError::NoColon)?;
-        let credentials = if form_encoded {
-            let (user, password) = (form_decode(&decoded[..split]), form_decode(&decoded[split + 1..]));
-            Self { split: user.len(), text: format!("{user}:{password}") }
-        } else {
-            Self { text: decoded, split }
-        };
-        if credentials.identifier().is_empty() {
-            return Err(BasicError::EmptyUserName);
-        }
-        if credentials.password().is_empty() {
-            return Err(BasicError::EmptyPassword);
-        }
-        Ok(credentials)
+/// Reads `Authorization: Basic base64(user:password)`: scheme case-insensitive, split on the first
+/// `:` (a password may hold colons), UTF-8. With `form_encoded`, both parts are form-decoded
+/// first (RFC 6749 §2.3.1).
+pub(crate) fn credentials(headers: &HeaderMap, form_encoded: bool) -> Result<Credentials, BasicError> {
+    let encoded = auth_header::credentials(headers, b"basic")
+        .map_err(|error| match error {
+            AuthHeaderError::TooLong => BasicError::TooLong,
+            AuthHeaderError::Repeated | AuthHeaderError::OtherScheme => BasicError::NotBasic,
+        })?
+        .ok_or(BasicError::Missing)?;
+    let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| BasicError::NotBase64)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
+    let split = decoded.find(':').ok_or(BasicError::NoColon)?;
+    let credentials = if form_encoded {
+        let (user, password) = (form_decode(&decoded[..split]), form_decode(&decoded[split + 1..]));
+        Credentials::from_joined(format!("{user}:{password}"), user.len())
+    } else {
+        Credentials::from_joined(decoded, split)
+    };
+    if credentials.identifier().is_empty() {
+        return Err(BasicError::EmptyUserName);
     }
-
-    /// The user name: a Clerk identifier (e-mail address or username).
-    pub(crate) fn identifier(&self) -> &str {
-        &self.text[..self.split]
+    if credentials.password().is_empty() {
+        return Err(BasicError::EmptyPassword);
     }
-
-    /// The password. Read it only to send it to Clerk or to derive a key, never to log it.
-    pub(crate) fn password(&self) -> &str {
-        &self.text[self.split + 1..]
-    }
-}
-
-/// The part of an auth header value after `<scheme> `, matching the scheme case-insensitively.
-pub(crate) fn strip_scheme<'a>(value: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
-    let (head, rest) = value.split_at_checked(scheme.len())?;
-    if !head.eq_ignore_ascii_case(scheme) {
-        return None;
-    }
-    match rest.first() {
-        Some(b' ') => Some(rest.trim_ascii_start()),
-        _ => None,
-    }
+    Ok(credentials)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value.
@@ -138,6 +96,7 @@ fn percent_decode_keeping_separators(value: &str) -> String {
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use http::header::AUTHORIZATION;
 
     fn headers(value: &[u8]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -151,7 +110,7 @@ mod tests {
 
     #[test]
     fn splits_on_the_first_colon_and_keeps_unicode() {
-        let credentials = Credentials::from_headers(&basic("ileap@way.cloud:pa:ss:wörd ✓"), false).unwrap();
+        let credentials = credentials(&basic("ileap@way.cloud:pa:ss:wörd ✓"), false).unwrap();
         assert_eq!(credentials.identifier(), "ileap@way.cloud");
         assert_eq!(credentials.password(), "pa:ss:wörd ✓");
     }
@@ -160,14 +119,14 @@ mod tests {
     fn scheme_is_case_insensitive_and_extra_spaces_are_tolerated() {
         for scheme in ["basic", "BASIC", "bAsIc"] {
             let value = format!("{scheme}   {}", STANDARD.encode("a:b"));
-            let credentials = Credentials::from_headers(&headers(value.as_bytes()), false).unwrap();
+            let credentials = credentials(&headers(value.as_bytes()), false).unwrap();
             assert_eq!(credentials.identifier(), "a");
         }
     }
 
     #[test]
     fn every_malformation_has_its_own_error() {
-        let parse = |map: &HeaderMap| Credentials::from_headers(map, false).unwrap_err();
+        let parse = |map: &HeaderMap| credentials(map, false).unwrap_err();
         assert_eq!(parse(&HeaderMap::new()), BasicError::Missing);
         assert_eq!(parse(&headers(b"Bearer abc")), BasicError::NotBasic);
         assert_eq!(parse(&headers(b"Basicabc")), BasicError::NotBasic);
@@ -178,7 +137,7 @@ mod tests {
         assert_eq!(parse(&basic("no-colon")), BasicError::NoColon);
         assert_eq!(parse(&basic(":secret")), BasicError::EmptyUserName);
         assert_eq!(parse(&basic("user:")), BasicError::EmptyPassword);
-        let long = format!("Basic {}", "A".repeat(MAX_HEADER_LEN));
+        let long = format!("Basic {}", "A".repeat(crate::auth_header::MAX_LEN));
         assert_eq!(parse(&headers(long.as_bytes())), BasicError::TooLong);
         let mut two = basic("a:b");
         two.append(AUTHORIZATION, HeaderValue::from_static("Basic YTpi"));
@@ -188,23 +147,15 @@ mod tests {
     #[test]
     fn form_decoding_is_opt_in() {
         let map = basic("user%40example.com:p%3Ass+w%26rd%3D1");
-        let raw = Credentials::from_headers(&map, false).unwrap();
+        let raw = credentials(&map, false).unwrap();
         assert_eq!(raw.identifier(), "user%40example.com");
         assert_eq!(raw.password(), "p%3Ass+w%26rd%3D1");
-        let decoded = Credentials::from_headers(&map, true).unwrap();
+        let decoded = credentials(&map, true).unwrap();
         assert_eq!(decoded.identifier(), "user@example.com");
         assert_eq!(decoded.password(), "p:ss w&rd=1");
-        let literal = Credentials::from_headers(&basic("a:x&y=z"), true).unwrap();
+        let literal = credentials(&basic("a:x&y=z"), true).unwrap();
         assert_eq!(literal.password(), "x&y=z");
-        let colon_in_user = Credentials::from_headers(&basic("a%3Ab:c"), true).unwrap();
+        let colon_in_user = credentials(&basic("a%3Ab:c"), true).unwrap();
         assert_eq!((colon_in_user.identifier(), colon_in_user.password()), ("a:b", "c"));
-    }
-
-    #[test]
-    fn debug_never_shows_the_password() {
-        let credentials = Credentials::from_headers(&basic("user:hunter2"), false).unwrap();
-        let debug = format!("{credentials:?}");
-        assert!(debug.contains("user"));
-        assert!(!debug.contains("hunter2"));
     }
 }

@@ -1,8 +1,8 @@
 //! Access rules: an organization, a role or a permission a set of routes requires of the
 //! verified token.
 
+use crate::auth_error::AuthError;
 use crate::claims::ClerkClaims;
-use crate::verify::AuthError;
 
 /// A requirement on the verified token for the routes under a path prefix. A request that does
 /// not meet every rule whose prefix matches its path is refused with 403 `AccessDenied`.

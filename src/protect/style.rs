@@ -9,8 +9,8 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode, request::Parts};
 use serde::Serialize;
 
+use crate::auth_error::{AuthError, AuthErrorKind};
 use crate::body::json_response;
-use crate::verify::{AuthError, AuthErrorKind};
 
 type Handler = dyn Fn(&AuthError, &Parts) -> Response<Bytes> + Send + Sync;
 
@@ -85,7 +85,7 @@ impl ErrorStyle {
         match &self.0 {
             Style::Custom(handler) => handler(error, parts),
             _ if is_grpc(parts) => grpc_response(error, parts),
-            style => pact_response(style, error, parts, realm),
+            style => pact_response(style, error, parts.uri.path(), realm),
         }
     }
 }
@@ -106,13 +106,19 @@ impl fmt::Debug for ErrorStyle {
     }
 }
 
-fn pact_response(style: &Style, error: &AuthError, parts: &Parts, realm: &str) -> Response<Bytes> {
+/// The answer while Clerk's keys are unavailable, for the routes that need them (the JWKS route
+/// too): 503 `InternalError` with `Retry-After`.
+pub(crate) fn keys_unavailable() -> Response<Bytes> {
+    pact_response(&Style::PactV2, &AuthError::KeysUnavailable, "", "")
+}
+
+fn pact_response(style: &Style, error: &AuthError, path: &str, realm: &str) -> Response<Bytes> {
     #[derive(Serialize)]
     struct ErrorBody<'a> {
         code: &'static str,
         message: &'a str,
     }
-    let ileap = parts.uri.path().starts_with(ILEAP_PREFIX);
+    let ileap = path.starts_with(ILEAP_PREFIX);
     let (status, code) = match (error.kind(), style) {
         (AuthErrorKind::Expired, _) => (StatusCode::UNAUTHORIZED, "TokenExpired"),
         (AuthErrorKind::Forbidden, _) => (StatusCode::FORBIDDEN, "AccessDenied"),

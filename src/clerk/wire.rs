@@ -1,0 +1,79 @@
+//! Clerk's JSON, as the Frontend API writes it: only the fields this crate reads.
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// `{"response": T, "client": Client | null}`.
+#[derive(Deserialize)]
+pub(super) struct Envelope<T> {
+    pub(super) response: T,
+    #[serde(default)]
+    pub(super) client: Option<ClientWire>,
+}
+
+/// A sign-in attempt (`object: "sign_in_attempt"`).
+#[derive(Deserialize)]
+pub(super) struct SignInWire {
+    pub(super) status: String,
+    #[serde(default)]
+    pub(super) created_session_id: Option<String>,
+}
+
+/// A client (`object: "client"`) and its sessions.
+#[derive(Deserialize)]
+pub(super) struct ClientWire {
+    #[serde(default)]
+    pub(super) sessions: Vec<SessionWire>,
+}
+
+/// A session (`object: "session"`).
+#[derive(Deserialize)]
+pub(super) struct SessionWire {
+    pub(super) id: String,
+    /// Milliseconds since the epoch.
+    #[serde(default)]
+    pub(super) expire_at: Option<u64>,
+    #[serde(default)]
+    pub(super) last_active_organization_id: Option<String>,
+    #[serde(default)]
+    pub(super) last_active_token: Option<TokenWire>,
+    #[serde(default)]
+    pub(super) user: Option<UserWire>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct UserWire {
+    pub(super) id: String,
+}
+
+/// A token (`object: "token"`).
+#[derive(Deserialize)]
+pub(super) struct TokenWire {
+    pub(super) jwt: Secret,
+}
+
+/// `{"errors": [...], "clerk_trace_id": "..."}`.
+#[derive(Deserialize)]
+pub(super) struct ErrorsWire {
+    pub(super) errors: Vec<ErrorWire>,
+    #[serde(default)]
+    pub(super) clerk_trace_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ErrorWire {
+    pub(super) code: String,
+    #[serde(default)]
+    pub(super) message: String,
+    #[serde(default)]
+    pub(super) long_message: Option<String>,
+    #[serde(default)]
+    pub(super) meta: ErrorMetaWire,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ErrorMetaWire {
+    #[serde(default)]
+    pub(super) lockout_expires_in_seconds: Option<u64>,
+}

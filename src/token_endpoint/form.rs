@@ -1,0 +1,112 @@
+//! The token request's form body: its content type, its size and time limits, and the grant type.
+
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http::header::CONTENT_TYPE;
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::error::TokenError;
+
+/// How long a client may take to send the (small) request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), TokenError> {
+    let value = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let mut parts = value.split(';').map(str::trim);
+    let is_form = parts.next().is_some_and(|media| media.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    let charset_ok = parts.all(|param| match param.split_once('=') {
+        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = charset.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii")
+        }
+        _ => true,
+    });
+    if is_form && charset_ok { Ok(()) } else { Err(TokenError::UnsupportedContentType) }
+}
+
+pub(super) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+    // Most bodies have arrived with the headers: only a body still on its way gets a timer.
+    let collected = match std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await {
+        Poll::Ready(collected) => collected,
+        Poll::Pending => {
+            let timeout = Box::pin(tokio::time::timeout(BODY_TIMEOUT, collect));
+            timeout.await.map_err(|_| TokenError::BodyUnreadable)?
+        }
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(TokenError::BodyTooLarge { limit }),
+        Err(_) => Err(TokenError::BodyUnreadable),
+    }
+}
+
+pub(super) fn check_grant_type(body: &[u8]) -> Result<(), TokenError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(TokenError::BodyUnreadable);
+    }
+    let mut grant_types = form_urlencoded::parse(body).filter(|(name, _)| name == "grant_type").map(|(_, value)| value);
+    match (grant_types.next(), grant_types.next()) {
+        (None, _) => Err(TokenError::MissingGrantType),
+        (Some(_), Some(_)) => Err(TokenError::RepeatedGrantType),
+        (Some(grant_type), None) if grant_type == "client_credentials" => Ok(()),
+        (Some(_), None) => Err(TokenError::UnsupportedGrantType),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn content_type(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn form_content_types_with_a_utf8_charset_are_accepted() {
+        for ok in [
+            "application/x-www-form-urlencoded",
+            "Application/X-WWW-Form-Urlencoded",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            "application/x-www-form-urlencoded;charset=\"utf-8\"",
+        ] {
+            assert!(check_content_type(&content_type(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["application/json", "text/plain", "application/x-www-form-urlencoded; charset=latin1"] {
+            assert!(matches!(check_content_type(&content_type(bad)), Err(TokenError::UnsupportedContentType)), "{bad}");
+        }
+        assert!(check_content_type(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn grant_type_must_be_client_credentials_exactly_once() {
+        assert!(check_grant_type(b"grant_type=client_credentials").is_ok());
+        assert!(check_grant_type(b"scope=x&grant_type=client_credentials&audience=y").is_ok());
+        assert!(matches!(check_grant_type(b""), Err(TokenError::MissingGrantType)));
+        assert!(matches!(
+            check_grant_type(b"{\"grant_type\":\"client_credentials\"}"),
+            Err(TokenError::MissingGrantType)
+        ));
+        assert!(matches!(check_grant_type(b"grant_type=password"), Err(TokenError::UnsupportedGrantType)));
+        assert!(matches!(
+            check_grant_type(b"grant_type=client_credentials&grant_type=client_credentials"),
+            Err(TokenError::RepeatedGrantType)
+        ));
+        assert!(matches!(check_grant_type(b"grant_type=\xff"), Err(TokenError::BodyUnreadable)));
+    }
+}
