@@ -8,12 +8,14 @@
 //! `ileap-demo@way.cloud` / `HelloPrimaryData` (admin of organization `org_2xDemo`, slug
 //! `way-demo`). With `CLERK_FRONTEND_API_URL` or `CLERK_PUBLISHABLE_KEY` set (and optionally
 //! `CLERK_ORGANIZATION_ID`, `CLERK_JWT_TEMPLATE`, `CLERK_JWT_KEY`) it uses that Clerk instead.
-//! `BIND_ADDR` sets the address (default `127.0.0.1:8080`).
+//! `BIND_ADDR` sets the address (default `127.0.0.1:8080`); the demo binds it before anything
+//! else and, when it is taken, says so in one line and exits with status 1.
 
 mod common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,16 +24,55 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// Where the demo listens unless `BIND_ADDR` says otherwise.
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    // Bind first: a busy port is one line on stderr and exit status 1, before the fake Clerk
+    // starts or anything else is printed.
+    let listener = match listen(std::env::var("BIND_ADDR").ok().as_deref()).await {
+        Ok(listener) => listener,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,hyper=warn".into()),
         )
         .init();
+    match serve(listener).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let bind: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
+/// Binds the listener on `bind` (the value of `BIND_ADDR`, or [`DEFAULT_BIND_ADDR`]). The
+/// error is one line for a person: `cannot listen on 127.0.0.1:8080: address already in use
+/// (set BIND_ADDR to another address)`.
+async fn listen(bind: Option<&str>) -> Result<TcpListener, String> {
+    let text = bind.map(str::trim).filter(|text| !text.is_empty()).unwrap_or(DEFAULT_BIND_ADDR);
+    let addr: SocketAddr =
+        text.parse().map_err(|_| format!("BIND_ADDR={text:?} is not an address and port like {DEFAULT_BIND_ADDR}"))?;
+    TcpListener::bind(addr).await.map_err(|error| {
+        let reason = match error.kind() {
+            std::io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+            std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            _ => error.to_string(),
+        };
+        format!("cannot listen on {addr}: {reason} (set BIND_ADDR to another address)")
+    })
+}
+
+async fn serve(listener: TcpListener) -> Result<(), Box<dyn std::error::Error>> {
     let real_clerk = ["CLERK_FRONTEND_API_URL", "CLERK_PUBLISHABLE_KEY"]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()));
@@ -45,7 +86,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = config.with_public_path("/health");
 
-    let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
     if !real_clerk {
