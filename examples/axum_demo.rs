@@ -12,7 +12,8 @@
 //! else and, when it is taken, says so in one line and exits with status 1.
 //!
 //! Routes (see `examples/pact/mod.rs`): PACT v2 (`/2/footprints`, `/2/footprints/{id}`,
-//! `/2/events`), iLEAP (`/2/ileap/tad`), `/me` and the public `/health`. Pagination links honour
+//! `/2/events`), PACT v3 (`/3/footprints` with its filters, `/3/footprints/{id}`, `/3/events`),
+//! iLEAP (`/2/ileap/tad`), `/me` and the public `/health`. Pagination links honour
 //! `Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` from a reverse
 //! proxy that terminates TLS.
 
@@ -77,7 +78,8 @@ fn print_usage(addr: SocketAddr) {
         "\nTry it:\n\n  \
          TOKEN=$(curl -s -u {user}:{password} -d grant_type=client_credentials http://{addr}/auth/token | jq -r .access_token)\n  \
          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/2/ileap/tad\n  \
-         curl -i -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/2/footprints?limit=1'\n  \
+         curl -i -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/3/footprints?status=Active&limit=1'\n  \
+         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/3/footprints?geography=DE&validOn=2025-06-01T00:00:00Z'\n  \
          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/me\n  \
          curl http://{addr}/.well-known/openid-configuration\n",
         user = common::DEMO_USER,

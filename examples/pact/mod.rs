@@ -1,18 +1,20 @@
-//! The routes of the axum demo: PACT v2 and iLEAP behind `ClerkBasicAuthLayer`, shared
+//! The routes of the axum demo: PACT v2 and v3 and iLEAP behind `ClerkBasicAuthLayer`, shared
 //! with the tests (`tests/demo_pact.rs`).
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /2/footprints` | ListFootprints: `?limit=` pages with a `Link: <…>; rel="next"` |
-//! | `GET /2/footprints/{id}` | GetFootprint: `404` `NoSuchFootprint` |
-//! | `POST /2/events` | Action Events: `200` for a JSON object, else `400` `BadRequest` |
+//! | `GET /2/footprints`, `GET /3/footprints` | ListFootprints: `?limit=` pages with a `Link: <…>; rel="next"`; v3 also filters |
+//! | `GET /2/footprints/{id}`, `GET /3/footprints/{id}` | GetFootprint: `404` `NoSuchFootprint` (v2) / `NotFound` (v3) |
+//! | `POST /2/events`, `POST /3/events` | Action Events: `200` for a JSON object, else `400` `BadRequest` |
 //! | `GET /2/ileap/tad` | iLEAP transport activity data, optionally `?mode=` |
 //! | `GET /me` | the verified token's claims |
 //! | `GET /health` | public |
 
 #![allow(dead_code)]
 
+pub mod filters;
 pub mod links;
+pub mod v3;
 
 use std::net::SocketAddr;
 
@@ -27,6 +29,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::common;
+use filters::Filters;
 
 /// Where the demo listens unless `BIND_ADDR` says otherwise.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
@@ -41,6 +44,9 @@ pub fn app(config: ClerkBasicAuthConfig) -> Router {
         .route("/2/footprints/{id}", get(get_footprint_v2))
         .route("/2/events", post(events))
         .route("/2/ileap/tad", get(transport_activity_data))
+        .route("/3/footprints", get(list_footprints_v3))
+        .route("/3/footprints/{id}", get(get_footprint_v3))
+        .route("/3/events", post(events))
         .layer(ClerkBasicAuthLayer::new(config))
 }
 
@@ -76,6 +82,15 @@ async fn list_footprints_v2(RawQuery(query): RawQuery, headers: HeaderMap, uri: 
     page("/2/footprints", common::footprints(), &query, &headers, &uri)
 }
 
+/// `GET /3/footprints?limit=N&offset=M&productId=…&status=…`: the footprints that match every
+/// filter (see [`filters`]), deprecated ones included unless `status` says otherwise.
+async fn list_footprints_v3(RawQuery(query): RawQuery, headers: HeaderMap, uri: Uri) -> Response {
+    let query = pairs(query.as_deref());
+    let filters = Filters::from_query(&query);
+    let footprints = v3::footprints().into_iter().filter(|footprint| filters.matches(footprint)).collect();
+    page("/3/footprints", footprints, &query, &headers, &uri)
+}
+
 fn pairs(query: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
 }
@@ -106,7 +121,20 @@ async fn get_footprint_v2(Path(id): Path<String>) -> Response {
     }
 }
 
-/// `POST /2/events`: accepts PACT CloudEvents (it only checks that they are JSON objects).
+/// v3 names the 404 error code `NotFound` (v2: `NoSuchFootprint`). A deprecated footprint is
+/// still returned.
+async fn get_footprint_v3(Path(id): Path<String>) -> Response {
+    match v3::footprints()
+        .into_iter()
+        .find(|footprint| footprint["id"].as_str().is_some_and(|f| f.eq_ignore_ascii_case(&id)))
+    {
+        Some(footprint) => Json(json!({"data": footprint})).into_response(),
+        None => pact_error(StatusCode::NOT_FOUND, "NotFound", "The requested footprint could not be found."),
+    }
+}
+
+/// `POST /2/events` and `POST /3/events`: accept PACT CloudEvents (they only check that they
+/// are JSON objects).
 async fn events(body: Bytes) -> Response {
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(_)) => StatusCode::OK.into_response(),
