@@ -26,7 +26,8 @@ pub async fn demo_clerk() -> FakeClerk {
         .await
 }
 
-fn extension(schema: &str, data: Value) -> Value {
+/// An iLEAP data model extension (`toc`, `hoc`, ...) of a product footprint.
+pub fn ileap_extension(schema: &str, data: Value) -> Value {
     json!({
         "specVersion": "2.0.0",
         "dataSchema": format!("https://api.ileap.sine.dev/{schema}.json"),
@@ -85,7 +86,7 @@ pub fn footprints() -> Vec<Value> {
             "ton kilometer",
             "1",
             "0.0747",
-            vec![extension(
+            vec![ileap_extension(
                 "toc",
                 json!({"tocId": "toc-road-40t", "mode": "Road", "energyCarriers": energy, "co2eIntensityWTW": "74.7",
                        "co2eIntensityTTW": "66.6", "transportActivityUnit": "tkm"}),
@@ -98,7 +99,7 @@ pub fn footprints() -> Vec<Value> {
             "kilogram",
             "1000",
             "3.3",
-            vec![extension(
+            vec![ileap_extension(
                 "hoc",
                 json!({"hocId": "hoc-duisburg", "hubType": "Transshipment", "energyCarriers": energy,
                        "co2eIntensityWTW": "3.3", "co2eIntensityTTW": "3.0", "hubActivityUnit": "tonnes"}),
