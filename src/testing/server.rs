@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::Fault;
+use super::fault::Fault;
 use super::keys::KeyRing;
 use super::state::{Minter, Reply, SignInForm, State};
 use super::wire::ApiError;

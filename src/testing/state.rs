@@ -5,16 +5,20 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::claims::{self, ActiveOrg, SessionFacts, TemplateFacts};
+use super::config::Config;
+use super::fault::Fault;
 use super::fixtures::{FakeOrganization, FakeUser};
+use super::ids;
 use super::keys::SigningKey;
+use super::stats::FakeClerkStats;
+use super::time::{ms, now_ms};
 use super::wire::{self, ApiError};
-use super::{FakeClerkStats, Fault, ids};
 
 /// Clerk's default maximum session lifetime.
 const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -22,55 +26,6 @@ const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 const SESSION_ABANDON: Duration = Duration::from_secs(30 * 24 * 3600);
 /// When an unfinished sign-in is abandoned.
 const SIGN_IN_ABANDON: Duration = Duration::from_secs(24 * 3600);
-
-/// Milliseconds since the Unix epoch, Clerk's timestamp unit in FAPI objects.
-pub(crate) fn now_ms() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Whole seconds, rounded up (a `Retry-After` or lockout remainder is never 0 while it lasts).
-pub(crate) fn ceil_secs(duration: Duration) -> u64 {
-    let secs = duration.as_secs();
-    if duration.subsec_nanos() > 0 { secs + 1 } else { secs }
-}
-
-/// A JWT template registered on the builder.
-#[derive(Clone, Debug)]
-pub(crate) struct Template {
-    pub(crate) claims: Value,
-    pub(crate) lifetime: Duration,
-}
-
-/// The instance settings fixed at start.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) token_lifetime: Duration,
-    pub(crate) sign_in_limit: u32,
-    pub(crate) sign_in_window: Duration,
-    pub(crate) lockout_threshold: u32,
-    pub(crate) lockout_duration: Duration,
-    pub(crate) single_session: bool,
-    pub(crate) templates: HashMap<String, Template>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            token_lifetime: Duration::from_secs(60),
-            sign_in_limit: 5,
-            sign_in_window: Duration::from_secs(10),
-            lockout_threshold: 10,
-            lockout_duration: Duration::from_secs(3600),
-            single_session: false,
-            templates: HashMap::new(),
-        }
-    }
-}
 
 /// The issuer and the current key, for minting tokens.
 pub(crate) struct Minter {

@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::ids;
-use super::state::{ClientRecord, SessionRecord, SignInRecord, State, UserRecord, ceil_secs, now_ms};
+use super::state::{ClientRecord, SessionRecord, SignInRecord, State, UserRecord};
+use super::time::{ceil_secs, now_ms};
 
 /// A Clerk error answer: status, `code`, messages, `meta`, and `Retry-After` for 429.
 #[derive(Debug)]
