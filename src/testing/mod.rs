@@ -59,8 +59,10 @@
 //! # }
 //! ```
 
+mod api_error;
 mod claims;
 mod config;
+mod error_envelope;
 mod fault;
 mod fixtures;
 mod ids;

@@ -20,10 +20,11 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::api_error::ApiError;
+use super::error_envelope::error_answer;
 use super::fault::Fault;
 use super::keys::KeyRing;
 use super::state::{Minter, Reply, SignInForm, State};
-use super::wire::ApiError;
 
 /// What the handle and the connection tasks share.
 pub(crate) struct Shared {
@@ -218,7 +219,7 @@ fn answer(
     form: &Params,
 ) -> HttpResponse {
     match route {
-        Route::NotFound => error_response(&ApiError::route_not_found()),
+        Route::NotFound => error_response(&ApiError::RouteNotFound),
         Route::Jwks => {
             let jwks = shared.keys().jwks();
             json_response(StatusCode::OK, &jwks, None, None)
@@ -251,7 +252,7 @@ fn fapi(shared: &Shared, ip: IpAddr, route: &Route, client_token: &str, form: &P
         Route::Touch(sid) => state.touch(client_token, sid, form.get("active_organization_id"), &minter),
         Route::Tokens(sid) => state.session_token(client_token, sid, form.get("organization_id"), &minter),
         Route::Template(sid, template) => state.template_token(client_token, sid, template, &minter),
-        Route::Jwks | Route::NotFound => Err(ApiError::route_not_found()),
+        Route::Jwks | Route::NotFound => Err(ApiError::RouteNotFound),
     }
 }
 
@@ -259,20 +260,20 @@ fn fapi(shared: &Shared, ip: IpAddr, route: &Route, client_token: &str, form: &P
 /// returns the client token from `Authorization` (empty: no client yet).
 fn native_client_token(headers: &http::HeaderMap, query: &Params) -> Result<String, ApiError> {
     if query.get("__clerk_api_version").is_some() && headers.contains_key("clerk-api-version") {
-        return Err(ApiError::api_version_conflict());
+        return Err(ApiError::ApiVersionConflict);
     }
     if !matches!(query.get("_is_native"), Some("1" | "true")) {
-        return Err(ApiError::dev_browser_unauthenticated());
+        return Err(ApiError::DevBrowserUnauthenticated);
     }
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let authorization = values.next();
     if values.next().is_some() {
-        return Err(ApiError::multiple_authorization_values());
+        return Err(ApiError::MultipleAuthorizationValues);
     }
     if authorization.is_some() && headers.contains_key(ORIGIN) {
-        return Err(ApiError::origin_authorization_conflict());
+        return Err(ApiError::OriginAuthorizationConflict);
     }
-    let authorization = authorization.ok_or_else(ApiError::request_header_missing)?;
+    let authorization = authorization.ok_or(ApiError::RequestHeaderMissing)?;
     Ok(authorization.to_str().unwrap_or_default().to_owned())
 }
 
@@ -280,8 +281,7 @@ fn fault_response(fault: &Fault) -> HttpResponse {
     match fault {
         Fault::ServerError(status) => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let error = ApiError::server_error(status.as_u16());
-            json_response(status, &error.body(), None, None)
+            error_response(&ApiError::ServerError { status: status.as_u16() })
         }
         Fault::Garbage => {
             let mut response = Response::new(Full::new(Bytes::from_static(
@@ -290,14 +290,15 @@ fn fault_response(fault: &Fault) -> HttpResponse {
             response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
-        Fault::RateLimited { retry_after } => error_response(&ApiError::too_many_requests(*retry_after)),
+        Fault::RateLimited { retry_after } => error_response(&ApiError::TooManyRequests { retry_after: *retry_after }),
         Fault::Down => unreachable!("Fault::Down closes the connection"),
     }
 }
 
 fn error_response(error: &ApiError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &error.body(), None, error.retry_after)
+    let answer = error_answer(error);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &answer.body, None, answer.retry_after)
 }
 
 fn json_response(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::api_error::ApiError;
 use super::claims::{self, ActiveOrg, SessionFacts, TemplateFacts};
 use super::config::Config;
 use super::fault::Fault;
@@ -18,7 +19,7 @@ use super::ids;
 use super::keys::SigningKey;
 use super::stats::FakeClerkStats;
 use super::time::{ms, now_ms};
-use super::wire::{self, ApiError};
+use super::wire;
 
 /// Clerk's default maximum session lifetime.
 const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -270,14 +271,14 @@ impl State {
         form: &SignInForm<'_>,
         minter: &Minter,
     ) -> Result<Reply, ApiError> {
-        self.check_sign_in_rate(ip).map_err(ApiError::too_many_requests)?;
+        self.check_sign_in_rate(ip).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
         let identifier =
-            form.identifier.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::param_missing("identifier"))?;
+            form.identifier.filter(|id| !id.is_empty()).ok_or(ApiError::ParamMissing { param: "identifier" })?;
         let password = match form.strategy.filter(|s| !s.is_empty()) {
             Some("password") => {
-                Some(form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::param_missing("password"))?)
+                Some(form.password.filter(|p| !p.is_empty()).ok_or(ApiError::ParamMissing { param: "password" })?)
             }
-            Some(_) => return Err(ApiError::param_invalid("strategy")),
+            Some(_) => return Err(ApiError::ParamInvalid { param: "strategy" }),
             None => None,
         };
         let known_client = self.client(client_token).map(|client| client.token.clone());
@@ -285,7 +286,7 @@ impl State {
             && let Some(token) = &known_client
             && self.signed_in_sessions(token).next().is_some()
         {
-            return Err(ApiError::session_exists());
+            return Err(ApiError::SessionExists);
         }
         let now = Instant::now();
         let threshold = self.config.lockout_threshold;
@@ -294,23 +295,23 @@ impl State {
             .users
             .iter()
             .position(|record| record.user.is_identified_by(identifier))
-            .ok_or_else(ApiError::identifier_not_found)?;
+            .ok_or(ApiError::IdentifierNotFound)?;
         let record = &mut self.users[record_index];
         if record.user.banned {
-            return Err(ApiError::user_banned());
+            return Err(ApiError::UserBanned);
         }
         if record.locked_until.is_some_and(|until| until <= now) {
             record.locked_until = None;
             record.failures = 0;
         }
         if let Some(remaining) = record.lockout_remaining(now) {
-            return Err(ApiError::user_locked(remaining));
+            return Err(ApiError::UserLocked { remaining });
         }
         let user_id = record.user.id.clone();
         if let Some(token) = &known_client
             && let Some(session) = self.signed_in_sessions(token).find(|session| session.user_id == user_id)
         {
-            return Err(ApiError::already_signed_in(&session.id));
+            return Err(ApiError::AlreadySignedIn { session_id: session.id.clone() });
         }
         let record = &mut self.users[record_index];
         let status = match password {
@@ -320,10 +321,10 @@ impl State {
                 return Err(match record.attempts_remaining(threshold) {
                     Some(0) => {
                         record.locked_until = Some(now + lockout_duration);
-                        ApiError::user_locked(Some(lockout_duration))
+                        ApiError::UserLocked { remaining: Some(lockout_duration) }
                     }
-                    Some(left @ 1..=2) => ApiError::lockout_warning(left),
-                    _ => ApiError::password_incorrect(),
+                    Some(left @ 1..=2) => ApiError::LockoutWarning { attempts_left: left },
+                    _ => ApiError::PasswordIncorrect,
                 });
             }
             Some(_) => {
@@ -420,17 +421,17 @@ impl State {
 
     /// Finds the session `session_id` of the client `client_token`, still signed in.
     fn owned_session(&mut self, client_token: &str, session_id: &str) -> Result<(), ApiError> {
-        let client = self.client(client_token).ok_or_else(ApiError::authentication_invalid)?;
+        let client = self.client(client_token).ok_or(ApiError::AuthenticationInvalid)?;
         let client_id = client.id.clone();
         let session = self
             .sessions
             .get_mut(session_id)
             .filter(|session| session.client_id == client_id)
-            .ok_or_else(|| ApiError::session_not_found(session_id))?;
+            .ok_or_else(|| ApiError::SessionNotFound { session_id: session_id.to_owned() })?;
         if session.status.is_signed_in() && session.expire_at <= now_ms() {
             session.status = SessionStatus::Expired;
         }
-        if session.status.is_signed_in() { Ok(()) } else { Err(ApiError::authentication_invalid()) }
+        if session.status.is_signed_in() { Ok(()) } else { Err(ApiError::AuthenticationInvalid) }
     }
 
     /// Resolves an organization for `session_id`'s user: `Ok(None)` for the personal account
@@ -444,10 +445,10 @@ impl State {
             .orgs
             .iter()
             .find(|org| org.id == value || (allow_slug && org.slug == value))
-            .ok_or_else(ApiError::organization_not_found)?;
+            .ok_or(ApiError::OrganizationNotFound)?;
         self.user_by_id(user_id)
             .and_then(|record| record.user.role_in(&org.id))
-            .ok_or_else(ApiError::organization_not_found)?;
+            .ok_or(ApiError::OrganizationNotFound)?;
         Ok(Some(org.id.clone()))
     }
 
@@ -522,10 +523,15 @@ impl State {
         minter: &Minter,
     ) -> Result<Reply, ApiError> {
         self.owned_session(client_token, session_id)?;
-        let template =
-            self.config.templates.get(template_name).ok_or_else(|| ApiError::template_not_found(template_name))?;
+        let template = self
+            .config
+            .templates
+            .get(template_name)
+            .ok_or_else(|| ApiError::TemplateNotFound { name: template_name.to_owned() })?;
         let session = &self.sessions[session_id];
-        let record = self.user_by_id(&session.user_id).ok_or_else(|| ApiError::session_not_found(session_id))?;
+        let record = self
+            .user_by_id(&session.user_id)
+            .ok_or_else(|| ApiError::SessionNotFound { session_id: session_id.to_owned() })?;
         let claims = claims::template_claims(
             &template.claims,
             &TemplateFacts {
