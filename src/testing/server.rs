@@ -24,7 +24,8 @@ use super::api_error::ApiError;
 use super::error_envelope::error_answer;
 use super::fault::Fault;
 use super::keys::KeyRing;
-use super::state::{Minter, Reply, SignInForm, State};
+use super::state::{Minter, SignInForm, State};
+use super::wire;
 
 /// What the handle and the connection tasks share.
 pub(crate) struct Shared {
@@ -227,31 +228,46 @@ fn answer(
         _ => match native_client_token(headers, query) {
             Err(error) => error_response(&error),
             Ok(token) => match fapi(shared, ip, route, &token, form) {
-                Ok(reply) => json_response(StatusCode::OK, &reply.body, reply.client_token.as_deref(), None),
+                Ok(reply) => json_response(StatusCode::OK, &reply.body, Some(&reply.client_token), None),
                 Err(error) => error_response(&error),
             },
         },
     }
 }
 
-/// Runs a Frontend API operation.
+/// A successful Frontend API answer: the JSON body and the client token for the
+/// `Authorization` response header.
+struct Reply {
+    body: Value,
+    client_token: String,
+}
+
+/// Runs a Frontend API operation and renders its outcome.
 fn fapi(shared: &Shared, ip: IpAddr, route: &Route, client_token: &str, form: &Params) -> Result<Reply, ApiError> {
     let minter = shared.minter();
     let mut state = shared.state();
     match route {
-        Route::SignIns => state.sign_in(
-            ip,
-            client_token,
-            &SignInForm {
+        Route::SignIns => {
+            let form = SignInForm {
                 strategy: form.get("strategy"),
                 identifier: form.get("identifier"),
                 password: form.get("password"),
-            },
-            &minter,
-        ),
-        Route::Touch(sid) => state.touch(client_token, sid, form.get("active_organization_id"), &minter),
-        Route::Tokens(sid) => state.session_token(client_token, sid, form.get("organization_id"), &minter),
-        Route::Template(sid, template) => state.template_token(client_token, sid, template, &minter),
+            };
+            let outcome = state.sign_in(ip, client_token, &form, &minter)?;
+            Ok(Reply { body: wire::sign_in_response(&state, &outcome), client_token: outcome.client_token })
+        }
+        Route::Touch(sid) => {
+            let outcome = state.touch(client_token, sid, form.get("active_organization_id"), &minter)?;
+            Ok(Reply { body: wire::touch_response(&state, &outcome), client_token: outcome.client_token })
+        }
+        Route::Tokens(sid) => {
+            let minted = state.session_token(client_token, sid, form.get("organization_id"), &minter)?;
+            Ok(Reply { body: wire::token_response(&minted), client_token: minted.client_token })
+        }
+        Route::Template(sid, template) => {
+            let minted = state.template_token(client_token, sid, template, &minter)?;
+            Ok(Reply { body: wire::token_response(&minted), client_token: minted.client_token })
+        }
         Route::Jwks | Route::NotFound => Err(ApiError::RouteNotFound),
     }
 }

@@ -1,13 +1,13 @@
 //! The fake instance's state: users, organizations, clients, sessions, lockouts and rate limits,
-//! and the Frontend API operations on them. No HTTP here: operations take parsed parameters and
-//! return JSON bodies or [`ApiError`]s.
+//! and the Frontend API operations on them. No HTTP and no JSON here: operations take parsed
+//! parameters and return what happened (an outcome) or an [`ApiError`].
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::api_error::ApiError;
@@ -19,7 +19,6 @@ use super::ids;
 use super::keys::SigningKey;
 use super::stats::FakeClerkStats;
 use super::time::{ms, now_ms};
-use super::wire;
 
 /// Clerk's default maximum session lifetime.
 const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -104,6 +103,7 @@ pub(crate) struct SessionRecord {
 }
 
 /// The sign-in attempt a client currently holds.
+#[derive(Clone)]
 pub(crate) struct SignInRecord {
     pub(crate) id: String,
     pub(crate) status: &'static str,
@@ -126,11 +126,24 @@ pub(crate) struct ClientRecord {
     pub(crate) updated_at: u64,
 }
 
-/// A successful answer: a JSON body and, when a client is known, the client token for the
-/// `Authorization` response header.
-pub(crate) struct Reply {
-    pub(crate) body: Value,
-    pub(crate) client_token: Option<String>,
+/// A sign-in was created: the attempt as it stands, on the client `client_token` (new or
+/// known).
+pub(crate) struct SignInOutcome {
+    pub(crate) client_token: String,
+    pub(crate) attempt: SignInRecord,
+}
+
+/// A touch went through: the session `session_id` of the client `client_token` is now the
+/// client's last active session.
+pub(crate) struct TouchOutcome {
+    pub(crate) client_token: String,
+    pub(crate) session_id: String,
+}
+
+/// A token was minted for the client `client_token`.
+pub(crate) struct MintedToken {
+    pub(crate) client_token: String,
+    pub(crate) jwt: String,
 }
 
 /// What the sign-in form carried.
@@ -270,7 +283,7 @@ impl State {
         client_token: &str,
         form: &SignInForm<'_>,
         minter: &Minter,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<SignInOutcome, ApiError> {
         self.check_sign_in_rate(ip).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
         let identifier =
             form.identifier.filter(|id| !id.is_empty()).ok_or(ApiError::ParamMissing { param: "identifier" })?;
@@ -353,11 +366,10 @@ impl State {
             }
             self.stats.sign_ins += 1;
         }
-        let response = wire::sign_in_json(self, &sign_in);
         let client = self.clients.get_mut(&token).expect("client exists");
         client.updated_at = now_ms;
-        client.sign_in = (status != "complete").then_some(sign_in);
-        Ok(Reply { body: json!({"response": response, "client": self.client_json(&token)}), client_token: Some(token) })
+        client.sign_in = (status != "complete").then(|| sign_in.clone());
+        Ok(SignInOutcome { client_token: token, attempt: sign_in })
     }
 
     fn new_client(&mut self, now_ms: u64) -> String {
@@ -414,11 +426,6 @@ impl State {
         self.clients.keys().cloned().collect()
     }
 
-    /// The client JSON for `client_token`.
-    pub(crate) fn client_json(&self, client_token: &str) -> Value {
-        self.clients.get(client_token).map_or(Value::Null, |client| wire::client_json(self, client))
-    }
-
     /// Finds the session `session_id` of the client `client_token`, still signed in.
     fn owned_session(&mut self, client_token: &str, session_id: &str) -> Result<(), ApiError> {
         let client = self.client(client_token).ok_or(ApiError::AuthenticationInvalid)?;
@@ -460,7 +467,7 @@ impl State {
         session_id: &str,
         active_organization_id: Option<&str>,
         minter: &Minter,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<TouchOutcome, ApiError> {
         self.owned_session(client_token, session_id)?;
         let org = active_organization_id.map(|value| self.resolve_org(session_id, value, true)).transpose()?;
         let now = now_ms();
@@ -483,11 +490,7 @@ impl State {
         let client = self.clients.get_mut(client_token).expect("client exists");
         client.last_active_session_id = Some(session_id.to_owned());
         client.updated_at = now;
-        let session = wire::session_json(self, &self.sessions[session_id]);
-        Ok(Reply {
-            body: json!({"response": session, "client": self.client_json(client_token)}),
-            client_token: Some(client_token.to_owned()),
-        })
+        Ok(TouchOutcome { client_token: client_token.to_owned(), session_id: session_id.to_owned() })
     }
 
     /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token; `organization_id` (an id,
@@ -498,7 +501,7 @@ impl State {
         session_id: &str,
         organization_id: Option<&str>,
         minter: &Minter,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<MintedToken, ApiError> {
         self.owned_session(client_token, session_id)?;
         let org = organization_id.map(|value| self.resolve_org(session_id, value, false)).transpose()?;
         let session = self.sessions.get_mut(session_id).expect("session exists");
@@ -510,7 +513,7 @@ impl State {
         if let Some(session) = self.sessions.get_mut(session_id) {
             session.last_token = Some(jwt.clone());
         }
-        Ok(Reply { body: wire::token_json(&jwt), client_token: Some(client_token.to_owned()) })
+        Ok(MintedToken { client_token: client_token.to_owned(), jwt })
     }
 
     /// `POST /v1/client/sessions/{id}/tokens/{template}`: a JWT template token for the
@@ -521,7 +524,7 @@ impl State {
         session_id: &str,
         template_name: &str,
         minter: &Minter,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<MintedToken, ApiError> {
         self.owned_session(client_token, session_id)?;
         let template = self
             .config
@@ -542,7 +545,7 @@ impl State {
                 org: self.active_org(&record.user, session.active_org.as_deref()),
             },
         );
-        Ok(Reply { body: wire::token_json(&minter.sign(&claims)), client_token: Some(client_token.to_owned()) })
+        Ok(MintedToken { client_token: client_token.to_owned(), jwt: minter.sign(&claims) })
     }
 
     fn active_org<'a>(&'a self, user: &'a FakeUser, org_id: Option<&str>) -> Option<ActiveOrg<'a>> {

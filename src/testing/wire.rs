@@ -1,17 +1,44 @@
-//! Clerk's JSON shapes: Client, Session, SignIn, User, Token.
+//! Clerk's JSON shapes: Client, Session, SignIn, User, Token, and the answers of the Frontend API
+//! routes built from the state's outcomes.
 
 use serde_json::{Value, json};
 
-use super::state::{ClientRecord, SessionRecord, SignInRecord, State, UserRecord};
+use super::state::{
+    ClientRecord, MintedToken, SessionRecord, SignInOutcome, SignInRecord, State, TouchOutcome, UserRecord,
+};
 use super::time::{ceil_secs, now_ms};
 
-/// `{"object": "token", "jwt": ...}`, the bare body of the `/tokens` routes.
-pub(crate) fn token_json(jwt: &str) -> Value {
+/// The answer to a sign-in: `{"response": SignIn, "client": Client}`.
+pub(crate) fn sign_in_response(state: &State, outcome: &SignInOutcome) -> Value {
+    json!({
+        "response": sign_in_json(state, &outcome.attempt),
+        "client": client_json_of(state, &outcome.client_token),
+    })
+}
+
+/// The answer to a touch: `{"response": Session, "client": Client}`.
+pub(crate) fn touch_response(state: &State, outcome: &TouchOutcome) -> Value {
+    let session = state.sessions.get(&outcome.session_id).map_or(Value::Null, |session| session_json(state, session));
+    json!({"response": session, "client": client_json_of(state, &outcome.client_token)})
+}
+
+/// The answer of the `/tokens` routes: the bare Token object.
+pub(crate) fn token_response(minted: &MintedToken) -> Value {
+    token_json(&minted.jwt)
+}
+
+/// The Client object of the client holding `client_token`, `null` if there is none.
+fn client_json_of(state: &State, client_token: &str) -> Value {
+    state.client(client_token).map_or(Value::Null, |client| client_json(state, client))
+}
+
+/// `{"object": "token", "jwt": ...}`, the Token object.
+fn token_json(jwt: &str) -> Value {
     json!({"object": "token", "jwt": jwt})
 }
 
 /// The Client object, sessions oldest first.
-pub(crate) fn client_json(state: &State, client: &ClientRecord) -> Value {
+fn client_json(state: &State, client: &ClientRecord) -> Value {
     let sessions: Vec<Value> = client
         .session_ids
         .iter()
@@ -38,7 +65,7 @@ pub(crate) fn client_json(state: &State, client: &ClientRecord) -> Value {
 }
 
 /// The Session object.
-pub(crate) fn session_json(state: &State, session: &SessionRecord) -> Value {
+fn session_json(state: &State, session: &SessionRecord) -> Value {
     let user = state.user_by_id(&session.user_id);
     let tasks: Option<Vec<Value>> =
         (!session.tasks.is_empty()).then(|| session.tasks.iter().map(|key| json!({"key": key})).collect());
@@ -62,7 +89,7 @@ pub(crate) fn session_json(state: &State, session: &SessionRecord) -> Value {
 }
 
 /// The SignIn object.
-pub(crate) fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
+fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
     let user = state.user_by_id(&sign_in.user_id);
     let second_factors = match sign_in.status {
         "needs_second_factor" => json!([{"strategy": "totp"}]),
