@@ -67,6 +67,8 @@ mod fault;
 mod fixtures;
 mod ids;
 mod keys;
+mod lockout;
+mod rate_limit;
 mod server;
 mod state;
 mod stats;

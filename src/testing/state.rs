@@ -2,7 +2,7 @@
 //! and the Frontend API operations on them. No HTTP and no JSON here: operations take parsed
 //! parameters and return what happened (an outcome) or an [`ApiError`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,8 @@ use super::fault::Fault;
 use super::fixtures::{FakeOrganization, FakeUser};
 use super::ids;
 use super::keys::SigningKey;
+use super::lockout::{Lockout, WrongPassword};
+use super::rate_limit::SignInRateLimit;
 use super::stats::FakeClerkStats;
 use super::time::{ms, now_ms};
 
@@ -43,8 +45,7 @@ impl Minter {
 pub(crate) struct UserRecord {
     pub(crate) user: FakeUser,
     pub(crate) created_at: u64,
-    failures: u32,
-    locked_until: Option<Instant>,
+    pub(crate) lockout: Lockout,
 }
 
 impl UserRecord {
@@ -53,12 +54,7 @@ impl UserRecord {
         if self.user.locked {
             return Some(None);
         }
-        self.locked_until.filter(|until| *until > now).map(|until| Some(until - now))
-    }
-
-    /// Attempts left before lockout, `None` when lockout is disabled.
-    pub(crate) fn attempts_remaining(&self, threshold: u32) -> Option<u32> {
-        (threshold > 0).then(|| threshold.saturating_sub(self.failures))
+        self.lockout.remaining(now).map(Some)
     }
 }
 
@@ -160,7 +156,7 @@ pub(crate) struct State {
     pub(crate) orgs: Vec<FakeOrganization>,
     clients: HashMap<String, ClientRecord>,
     pub(crate) sessions: HashMap<String, SessionRecord>,
-    sign_in_log: HashMap<IpAddr, VecDeque<Instant>>,
+    sign_in_rate: SignInRateLimit,
     pub(crate) stats: FakeClerkStats,
     pub(crate) fault: Option<Fault>,
     pub(crate) jwks_fault: Option<Fault>,
@@ -176,7 +172,7 @@ impl State {
             orgs: Vec::new(),
             clients: HashMap::new(),
             sessions: HashMap::new(),
-            sign_in_log: HashMap::new(),
+            sign_in_rate: SignInRateLimit::default(),
             stats: FakeClerkStats::default(),
             fault: None,
             jwks_fault: None,
@@ -188,7 +184,7 @@ impl State {
     /// Adds a user, replacing one with the same id.
     pub(crate) fn add_user(&mut self, user: FakeUser) {
         self.users.retain(|record| record.user.id != user.id);
-        self.users.push(UserRecord { user, created_at: now_ms(), failures: 0, locked_until: None });
+        self.users.push(UserRecord { user, created_at: now_ms(), lockout: Lockout::default() });
     }
 
     /// Adds an organization, replacing one with the same id.
@@ -258,23 +254,6 @@ impl State {
         self.clients.get(token).filter(|_| !token.is_empty())
     }
 
-    /// Counts a sign-in creation from `ip`; `Err(retry after)` when over the limit.
-    fn check_sign_in_rate(&mut self, ip: IpAddr) -> Result<(), Duration> {
-        let limit = usize::try_from(self.config.sign_in_limit).unwrap_or(usize::MAX);
-        let window = self.config.sign_in_window;
-        let now = Instant::now();
-        let log = self.sign_in_log.entry(ip).or_default();
-        while log.front().is_some_and(|at| now - *at >= window) {
-            log.pop_front();
-        }
-        if log.len() >= limit {
-            let oldest = log.front().copied().unwrap_or(now);
-            return Err(window.saturating_sub(now - oldest));
-        }
-        log.push_back(now);
-        Ok(())
-    }
-
     /// `POST /v1/client/sign_ins`: creates a sign-in with a password, and a session when it
     /// completes. `client_token` is the request's `Authorization` (empty: no client yet).
     pub(crate) fn sign_in(
@@ -284,7 +263,9 @@ impl State {
         form: &SignInForm<'_>,
         minter: &Minter,
     ) -> Result<SignInOutcome, ApiError> {
-        self.check_sign_in_rate(ip).map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        self.sign_in_rate
+            .admit(ip, Instant::now(), self.config.sign_in_limit, self.config.sign_in_window)
+            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
         let identifier =
             form.identifier.filter(|id| !id.is_empty()).ok_or(ApiError::ParamMissing { param: "identifier" })?;
         let password = match form.strategy.filter(|s| !s.is_empty()) {
@@ -313,10 +294,7 @@ impl State {
         if record.user.banned {
             return Err(ApiError::UserBanned);
         }
-        if record.locked_until.is_some_and(|until| until <= now) {
-            record.locked_until = None;
-            record.failures = 0;
-        }
+        record.lockout.lift_if_over(now);
         if let Some(remaining) = record.lockout_remaining(now) {
             return Err(ApiError::UserLocked { remaining });
         }
@@ -330,18 +308,14 @@ impl State {
         let status = match password {
             None => "needs_first_factor",
             Some(password) if password != record.user.password => {
-                record.failures += 1;
-                return Err(match record.attempts_remaining(threshold) {
-                    Some(0) => {
-                        record.locked_until = Some(now + lockout_duration);
-                        ApiError::UserLocked { remaining: Some(lockout_duration) }
-                    }
-                    Some(left @ 1..=2) => ApiError::LockoutWarning { attempts_left: left },
-                    _ => ApiError::PasswordIncorrect,
+                return Err(match record.lockout.record_failure(now, threshold, lockout_duration) {
+                    WrongPassword::Locked => ApiError::UserLocked { remaining: Some(lockout_duration) },
+                    WrongPassword::Warning { attempts_left } => ApiError::LockoutWarning { attempts_left },
+                    WrongPassword::Incorrect => ApiError::PasswordIncorrect,
                 });
             }
             Some(_) => {
-                record.failures = 0;
+                record.lockout.record_success();
                 record.user.second_step.map_or("complete", |step| step.status())
             }
         };

@@ -230,7 +230,7 @@ fn user_json(state: &State, record: &UserRecord) -> Value {
         "banned": user.banned,
         "locked": lockout.is_some(),
         "lockout_expires_in_seconds": lockout.flatten().map(ceil_secs),
-        "verification_attempts_remaining": record.attempts_remaining(state.config.lockout_threshold),
+        "verification_attempts_remaining": record.lockout.attempts_remaining(state.config.lockout_threshold),
         "created_at": record.created_at,
         "updated_at": record.created_at,
         "last_sign_in_at": null,
