@@ -24,7 +24,9 @@ use super::api_error::ApiError;
 use super::error_envelope::error_answer;
 use super::fault::Fault;
 use super::keys::KeyRing;
-use super::state::{Minter, SignInForm, State};
+use super::minting::Minter;
+use super::sign_in::SignInForm;
+use super::state::State;
 use super::wire;
 
 /// What the handle and the connection tasks share.

@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::state::{
-    ClientRecord, MintedToken, SessionRecord, SignInOutcome, SignInRecord, State, TouchOutcome, UserRecord,
-};
+use super::records::{ClientRecord, SessionRecord, SignInRecord, UserRecord};
+use super::session_calls::{MintedToken, TouchOutcome};
+use super::sign_in::SignInOutcome;
+use super::state::State;
 use super::time::{ceil_secs, now_ms};
 
 /// The answer to a sign-in: `{"response": SignIn, "client": Client}`.
