@@ -32,8 +32,18 @@ impl State {
         Some(ActiveOrg { org, role })
     }
 
+    /// Mints a v2 session token for `session_id` and keeps it as the session's last active
+    /// token.
+    pub(crate) fn refresh_session_token(&mut self, session_id: &str, minter: &Minter) -> String {
+        let jwt = self.mint_session_token(session_id, minter);
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            session.last_token = Some(jwt.clone());
+        }
+        jwt
+    }
+
     /// Mints a v2 session token for `session_id` as it stands.
-    pub(crate) fn mint_session_token(&self, session_id: &str, minter: &Minter) -> String {
+    fn mint_session_token(&self, session_id: &str, minter: &Minter) -> String {
         let session = &self.sessions[session_id];
         let now = now_ms();
         let user = self.user_by_id(&session.user_id).map(|record| &record.user);

@@ -34,15 +34,6 @@ pub(crate) enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Pending => "pending",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-
     pub(crate) fn is_signed_in(self) -> bool {
         matches!(self, Self::Active | Self::Pending)
     }
@@ -64,11 +55,26 @@ pub(crate) struct SessionRecord {
     pub(crate) abandon_at: u64,
 }
 
+/// Where a sign-in attempt stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignInStatus {
+    /// Created without a strategy: the password is still to come.
+    NeedsFirstFactor,
+    /// Multi-factor authentication.
+    NeedsSecondFactor,
+    /// Client trust (new device, password only).
+    NeedsClientTrust,
+    /// A password reset.
+    NeedsNewPassword,
+    /// Signed in: a session was created.
+    Complete,
+}
+
 /// The sign-in attempt a client currently holds.
 #[derive(Clone)]
 pub(crate) struct SignInRecord {
     pub(crate) id: String,
-    pub(crate) status: &'static str,
+    pub(crate) status: SignInStatus,
     pub(crate) identifier: String,
     pub(crate) user_id: String,
     pub(crate) first_factor_verified: bool,

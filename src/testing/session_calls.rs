@@ -79,10 +79,7 @@ impl State {
         }
         session.last_active_at = now;
         session.updated_at = now;
-        let jwt = self.mint_session_token(session_id, minter);
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.last_token = Some(jwt);
-        }
+        self.refresh_session_token(session_id, minter);
         let client = self.clients.get_mut(client_token).expect("client exists");
         client.last_active_session_id = Some(session_id.to_owned());
         client.updated_at = now;
@@ -105,10 +102,7 @@ impl State {
             session.active_org = org;
         }
         session.last_active_at = now_ms();
-        let jwt = self.mint_session_token(session_id, minter);
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.last_token = Some(jwt.clone());
-        }
+        let jwt = self.refresh_session_token(session_id, minter);
         Ok(MintedToken { client_token: client_token.to_owned(), jwt })
     }
 

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::records::{ClientRecord, SessionRecord, SignInRecord, UserRecord};
+use super::fixtures::SecondStep;
+use super::records::{ClientRecord, SessionRecord, SessionStatus, SignInRecord, SignInStatus, UserRecord};
 use super::session_calls::{MintedToken, TouchOutcome};
 use super::sign_in::SignInOutcome;
 use super::state::State;
@@ -49,7 +50,7 @@ fn client_json(state: &State, client: &ClientRecord) -> Value {
     let last_active = client
         .last_active_session_id
         .as_ref()
-        .filter(|id| state.sessions.get(*id).is_some_and(|s| matches!(s.status.as_str(), "active" | "pending")));
+        .filter(|id| state.sessions.get(*id).is_some_and(|s| s.status.is_signed_in()));
     json!({
         "object": "client",
         "id": client.id,
@@ -65,6 +66,27 @@ fn client_json(state: &State, client: &ClientRecord) -> Value {
     })
 }
 
+/// A session status as Clerk spells it.
+fn session_status(status: SessionStatus) -> &'static str {
+    match status {
+        SessionStatus::Active => "active",
+        SessionStatus::Pending => "pending",
+        SessionStatus::Revoked => "revoked",
+        SessionStatus::Expired => "expired",
+    }
+}
+
+/// A sign-in status as Clerk spells it.
+fn sign_in_status(status: SignInStatus) -> &'static str {
+    match status {
+        SignInStatus::NeedsFirstFactor => "needs_first_factor",
+        SignInStatus::NeedsSecondFactor => "needs_second_factor",
+        SignInStatus::NeedsClientTrust => "needs_client_trust",
+        SignInStatus::NeedsNewPassword => "needs_new_password",
+        SignInStatus::Complete => "complete",
+    }
+}
+
 /// The Session object.
 fn session_json(state: &State, session: &SessionRecord) -> Value {
     let user = state.user_by_id(&session.user_id);
@@ -73,7 +95,7 @@ fn session_json(state: &State, session: &SessionRecord) -> Value {
     json!({
         "object": "session",
         "id": session.id,
-        "status": session.status.as_str(),
+        "status": session_status(session.status),
         "expire_at": session.expire_at,
         "abandon_at": session.abandon_at,
         "last_active_at": session.last_active_at,
@@ -93,8 +115,8 @@ fn session_json(state: &State, session: &SessionRecord) -> Value {
 fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
     let user = state.user_by_id(&sign_in.user_id);
     let second_factors = match sign_in.status {
-        "needs_second_factor" => json!([{"strategy": "totp"}]),
-        "needs_client_trust" => user.map_or(Value::Null, |record| {
+        SignInStatus::NeedsSecondFactor => json!([{"strategy": "totp"}]),
+        SignInStatus::NeedsClientTrust => user.map_or(Value::Null, |record| {
             json!([{
                 "strategy": "email_code",
                 "safe_identifier": record.user.email,
@@ -131,7 +153,7 @@ fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
     let mut json = json!({
         "object": "sign_in_attempt",
         "id": sign_in.id,
-        "status": sign_in.status,
+        "status": sign_in_status(sign_in.status),
         "supported_identifiers": identifiers,
         "supported_first_factors": first_factors,
         "supported_second_factors": second_factors,
@@ -142,7 +164,7 @@ fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
         "created_session_id": sign_in.created_session_id,
         "abandon_at": sign_in.abandon_at,
     });
-    if sign_in.status == "needs_client_trust" {
+    if sign_in.status == SignInStatus::NeedsClientTrust {
         json["client_trust_state"] = json!("new");
     }
     json
@@ -206,8 +228,8 @@ fn user_json(state: &State, record: &UserRecord) -> Value {
         "primary_phone_number_id": null,
         "primary_web3_wallet_id": null,
         "password_enabled": true,
-        "two_factor_enabled": user.second_step.is_some_and(|step| step.status() == "needs_second_factor"),
-        "totp_enabled": user.second_step.is_some_and(|step| step.status() == "needs_second_factor"),
+        "two_factor_enabled": user.second_step == Some(SecondStep::SecondFactor),
+        "totp_enabled": user.second_step == Some(SecondStep::SecondFactor),
         "backup_code_enabled": false,
         "email_addresses": [{
             "object": "email_address",
