@@ -20,12 +20,14 @@ pub(crate) struct Minter {
 }
 
 impl Minter {
+    /// Signs `claims` under Clerk's header with the current key.
     pub(crate) fn sign(&self, claims: &Value) -> String {
         self.key.sign(&self.key.clerk_header(), claims)
     }
 }
 
 impl State {
+    /// The organization `org_id` with the user's role in it, if it exists and the user is a member.
     pub(crate) fn active_org<'a>(&'a self, user: &'a FakeUser, org_id: Option<&str>) -> Option<ActiveOrg<'a>> {
         let org = self.org_by_id(org_id?)?;
         let role = user.role_in(&org.id)?;

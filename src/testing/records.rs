@@ -34,6 +34,7 @@ pub(crate) enum SessionStatus {
 }
 
 impl SessionStatus {
+    /// Active or pending: the session can be touched and mint tokens.
     pub(crate) fn is_signed_in(self) -> bool {
         matches!(self, Self::Active | Self::Pending)
     }
