@@ -1,6 +1,6 @@
 //! Handling one request: the counters, the injected fault or the answer, then the latency. The
 //! Frontend API operations run on the state and their outcomes are rendered through
-//! [`wire`](super::wire).
+//! [`wire`].
 
 use std::net::IpAddr;
 

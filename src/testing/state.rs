@@ -1,8 +1,8 @@
 //! The fake instance's state: users, organizations, clients, sessions, the sign-in rate limit,
 //! counters, faults and latency, with the lookups the Frontend API operations share. No HTTP and
-//! no JSON here: the operations ([`sign_in`](super::sign_in), [`session_calls`](super::session_calls))
-//! take parsed parameters and return what happened (an outcome) or an
-//! [`ApiError`](super::api_error::ApiError).
+//! no JSON here: the operations ([`sign_in`](super::sign_in),
+//! [`session_calls`](super::session_calls)) take parsed parameters and return what happened (an
+//! outcome) or an [`ApiError`](super::api_error::ApiError).
 
 use std::collections::HashMap;
 use std::time::Duration;
