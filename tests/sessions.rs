@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clerk_basic_auth::testing::{FakeClerk, FakeUser, Fault};
+use clerk_basic_auth::testing::{FakeUser, Fault};
 use common::*;
 use serde_json::Value;
 
@@ -253,10 +253,6 @@ async fn the_session_cache_is_bounded() {
     let sign_ins = clerk.stats().sign_ins;
     assert!(sign_ins > 6, "with room for 2 sessions, some of 6 credentials had to sign in again ({sign_ins})");
 }
-
-/// Keeps the compiler from flagging the fake's handle as unused in helper closures.
-#[allow(dead_code)]
-fn _uses(_: &FakeClerk) {}
 
 #[tokio::test]
 async fn a_flood_of_made_up_credentials_neither_stops_refreshes_nor_evicts_sessions() {

@@ -206,35 +206,6 @@ async fn chunked_token_request(addr: std::net::SocketAddr, body: &[u8]) -> Strin
 }
 
 #[tokio::test]
-async fn an_organization_is_activated_by_id_or_slug_with_the_client_token() {
-    let clerk = clerk().await;
-    for organization in [ORG, "way-demo"] {
-        let addr = serve(config(&clerk).with_organization(organization)).await;
-        let claims = claims_of(&access_token(addr, USER, PASSWORD).await);
-        assert_eq!(claims["o"]["id"], ORG, "{organization}");
-        assert_eq!(claims["o"]["slg"], "way-demo");
-        assert_eq!(claims["o"]["rol"], "admin");
-    }
-    // The fake refuses touch calls without the client token of the session's client.
-    assert_eq!(clerk.stats().touches, 2);
-}
-
-#[tokio::test]
-async fn an_organization_the_user_is_not_in_is_refused_and_does_not_sign_in_again() {
-    let clerk = clerk().await;
-    let addr = serve(config(&clerk).with_organization(ORG)).await;
-    for _ in 0..3 {
-        let (status, body) =
-            json_of(token_request(addr, "loner@way.cloud", "LonerPassword1").send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
-        assert!(body["error_description"].as_str().unwrap().contains("not a member"), "{body}");
-    }
-    let stats = clerk.stats();
-    assert_eq!(stats.sign_ins, 1, "the session is kept; only the activation is retried");
-    assert_eq!(stats.touches, 3);
-}
-
-#[tokio::test]
 async fn a_jwt_template_token_is_handed_out_when_configured() {
     let clerk = clerk().await;
     let addr = serve(config(&clerk).with_organization(ORG).with_jwt_template("pact")).await;

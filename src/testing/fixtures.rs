@@ -39,16 +39,6 @@ pub(crate) enum SecondStep {
     NewPassword,
 }
 
-impl SecondStep {
-    pub(crate) fn status(self) -> &'static str {
-        match self {
-            Self::SecondFactor => "needs_second_factor",
-            Self::ClientTrust => "needs_client_trust",
-            Self::NewPassword => "needs_new_password",
-        }
-    }
-}
-
 impl FakeUser {
     /// A user with this primary email address (the sign-in identifier) and password, a random
     /// `user_...` id and no organization.

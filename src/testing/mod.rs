@@ -59,12 +59,30 @@
 //! # }
 //! ```
 
+mod api_error;
 mod claims;
+mod config;
+mod error_envelope;
+mod fault;
 mod fixtures;
+mod handler;
 mod ids;
 mod keys;
+mod lockout;
+mod minting;
+mod native;
+mod params;
+mod rate_limit;
+mod records;
+mod response;
+mod route;
 mod server;
+mod session_calls;
+mod shared;
+mod sign_in;
 mod state;
+mod stats;
+mod time;
 mod wire;
 
 use std::fmt;
@@ -76,52 +94,13 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use self::config::{Config, Template};
+pub use self::fault::Fault;
 pub use self::fixtures::{FakeOrganization, FakeUser};
 use self::keys::{KeyRing, SigningKey};
-use self::server::Shared;
-use self::state::{Config, State, Template};
-
-/// A fault the fake injects into its answers, set with [`FakeClerk::set_fault`] (Frontend API
-/// routes) or [`FakeClerk::set_jwks_fault`] (the JWKS route).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer with this status (e.g. 500, 502, 503) and Clerk's `internal_clerk_error` body.
-    ServerError(u16),
-    /// Read the request, then close the connection without answering.
-    Down,
-    /// Answer 200 `application/json` with truncated JSON.
-    Garbage,
-    /// Answer 429 `too_many_requests` with `Retry-After` (whole seconds, rounded up).
-    RateLimited {
-        /// The wait announced in `Retry-After`.
-        retry_after: Duration,
-    },
-}
-
-/// Request counters of a [`FakeClerk`]. Requests are counted when they arrive on their route,
-/// whatever the answer (faults included); `sign_ins` and `sessions_created` count outcomes.
-///
-/// ```
-/// use clerk_basic_auth::testing::FakeClerkStats;
-///
-/// let expected = FakeClerkStats { sign_ins: 1, sessions_created: 1, ..Default::default() };
-/// assert_eq!(expected.touches, 0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FakeClerkStats {
-    /// `POST /v1/client/sign_ins` requests.
-    pub sign_in_attempts: u64,
-    /// Sign-ins that completed (status `complete`).
-    pub sign_ins: u64,
-    /// `POST /v1/client/sessions/{id}/touch` requests.
-    pub touches: u64,
-    /// `POST /v1/client/sessions/{id}/tokens` and `/tokens/{template}` requests.
-    pub token_mints: u64,
-    /// `GET /.well-known/jwks.json` requests.
-    pub jwks_fetches: u64,
-    /// Sessions created.
-    pub sessions_created: u64,
-}
+use self::shared::Shared;
+use self::state::State;
+pub use self::stats::FakeClerkStats;
 
 /// Configures a [`FakeClerk`] before it starts; see [`FakeClerk::builder`].
 #[derive(Debug, Default)]

@@ -1,197 +1,29 @@
-//! The fake instance's state: users, organizations, clients, sessions, lockouts and rate limits,
-//! and the Frontend API operations on them. No HTTP here: operations take parsed parameters and
-//! return JSON bodies or [`ApiError`]s.
+//! The fake instance's state: users, organizations, clients, sessions, the sign-in rate limit,
+//! counters, faults and latency, with the lookups the Frontend API operations share. No HTTP and
+//! no JSON here: the operations ([`sign_in`](super::sign_in),
+//! [`session_calls`](super::session_calls)) take parsed parameters and return what happened (an
+//! outcome) or an [`ApiError`](super::api_error::ApiError).
 
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::time::Duration;
 
-use serde_json::{Value, json};
-use tokio::time::Instant;
-
-use super::claims::{self, ActiveOrg, SessionFacts, TemplateFacts};
+use super::config::Config;
+use super::fault::Fault;
 use super::fixtures::{FakeOrganization, FakeUser};
-use super::keys::SigningKey;
-use super::wire::{self, ApiError};
-use super::{FakeClerkStats, Fault, ids};
-
-/// Clerk's default maximum session lifetime.
-const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
-/// When an inactive session is abandoned (Clerk's default: 30 days).
-const SESSION_ABANDON: Duration = Duration::from_secs(30 * 24 * 3600);
-/// When an unfinished sign-in is abandoned.
-const SIGN_IN_ABANDON: Duration = Duration::from_secs(24 * 3600);
-
-/// Milliseconds since the Unix epoch, Clerk's timestamp unit in FAPI objects.
-pub(crate) fn now_ms() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Whole seconds, rounded up (a `Retry-After` or lockout remainder is never 0 while it lasts).
-pub(crate) fn ceil_secs(duration: Duration) -> u64 {
-    let secs = duration.as_secs();
-    if duration.subsec_nanos() > 0 { secs + 1 } else { secs }
-}
-
-/// A JWT template registered on the builder.
-#[derive(Clone, Debug)]
-pub(crate) struct Template {
-    pub(crate) claims: Value,
-    pub(crate) lifetime: Duration,
-}
-
-/// The instance settings fixed at start.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) token_lifetime: Duration,
-    pub(crate) sign_in_limit: u32,
-    pub(crate) sign_in_window: Duration,
-    pub(crate) lockout_threshold: u32,
-    pub(crate) lockout_duration: Duration,
-    pub(crate) single_session: bool,
-    pub(crate) templates: HashMap<String, Template>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            token_lifetime: Duration::from_secs(60),
-            sign_in_limit: 5,
-            sign_in_window: Duration::from_secs(10),
-            lockout_threshold: 10,
-            lockout_duration: Duration::from_secs(3600),
-            single_session: false,
-            templates: HashMap::new(),
-        }
-    }
-}
-
-/// The issuer and the current key, for minting tokens.
-pub(crate) struct Minter {
-    pub(crate) issuer: String,
-    pub(crate) key: Arc<SigningKey>,
-}
-
-impl Minter {
-    fn sign(&self, claims: &Value) -> String {
-        self.key.sign(&self.key.clerk_header(), claims)
-    }
-}
-
-/// A user with its lockout bookkeeping.
-pub(crate) struct UserRecord {
-    pub(crate) user: FakeUser,
-    pub(crate) created_at: u64,
-    failures: u32,
-    locked_until: Option<Instant>,
-}
-
-impl UserRecord {
-    /// Remaining lockout, `Some(None)` when locked with no end, `None` when not locked.
-    pub(crate) fn lockout_remaining(&self, now: Instant) -> Option<Option<Duration>> {
-        if self.user.locked {
-            return Some(None);
-        }
-        self.locked_until.filter(|until| *until > now).map(|until| Some(until - now))
-    }
-
-    /// Attempts left before lockout, `None` when lockout is disabled.
-    pub(crate) fn attempts_remaining(&self, threshold: u32) -> Option<u32> {
-        (threshold > 0).then(|| threshold.saturating_sub(self.failures))
-    }
-}
-
-/// A session's lifecycle state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SessionStatus {
-    Active,
-    Pending,
-    Revoked,
-    Expired,
-}
-
-impl SessionStatus {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Pending => "pending",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-
-    fn is_signed_in(self) -> bool {
-        matches!(self, Self::Active | Self::Pending)
-    }
-}
-
-/// A session.
-pub(crate) struct SessionRecord {
-    pub(crate) id: String,
-    pub(crate) client_id: String,
-    pub(crate) user_id: String,
-    pub(crate) status: SessionStatus,
-    pub(crate) tasks: Vec<String>,
-    pub(crate) active_org: Option<String>,
-    pub(crate) last_token: Option<String>,
-    pub(crate) created_at: u64,
-    pub(crate) updated_at: u64,
-    pub(crate) last_active_at: u64,
-    pub(crate) expire_at: u64,
-    pub(crate) abandon_at: u64,
-}
-
-/// The sign-in attempt a client currently holds.
-pub(crate) struct SignInRecord {
-    pub(crate) id: String,
-    pub(crate) status: &'static str,
-    pub(crate) identifier: String,
-    pub(crate) user_id: String,
-    pub(crate) first_factor_verified: bool,
-    pub(crate) created_session_id: Option<String>,
-    pub(crate) abandon_at: u64,
-}
-
-/// A client (a device), known by its token.
-pub(crate) struct ClientRecord {
-    pub(crate) id: String,
-    pub(crate) token: String,
-    /// Session ids, oldest first (so `sessions[0]` is never the newest sign-in).
-    pub(crate) session_ids: Vec<String>,
-    pub(crate) sign_in: Option<SignInRecord>,
-    pub(crate) last_active_session_id: Option<String>,
-    pub(crate) created_at: u64,
-    pub(crate) updated_at: u64,
-}
-
-/// A successful answer: a JSON body and, when a client is known, the client token for the
-/// `Authorization` response header.
-pub(crate) struct Reply {
-    pub(crate) body: Value,
-    pub(crate) client_token: Option<String>,
-}
-
-/// What the sign-in form carried.
-pub(crate) struct SignInForm<'a> {
-    pub(crate) strategy: Option<&'a str>,
-    pub(crate) identifier: Option<&'a str>,
-    pub(crate) password: Option<&'a str>,
-}
+use super::lockout::Lockout;
+use super::rate_limit::SignInRateLimit;
+use super::records::{ClientRecord, SessionRecord, SessionStatus, UserRecord};
+use super::stats::FakeClerkStats;
+use super::time::now_ms;
 
 /// Everything the fake knows; behind one `Mutex`, never held across an await.
 pub(crate) struct State {
     pub(crate) config: Config,
     pub(crate) users: Vec<UserRecord>,
     pub(crate) orgs: Vec<FakeOrganization>,
-    clients: HashMap<String, ClientRecord>,
+    pub(crate) clients: HashMap<String, ClientRecord>,
     pub(crate) sessions: HashMap<String, SessionRecord>,
-    sign_in_log: HashMap<IpAddr, VecDeque<Instant>>,
+    pub(crate) sign_in_rate: SignInRateLimit,
     pub(crate) stats: FakeClerkStats,
     pub(crate) fault: Option<Fault>,
     pub(crate) jwks_fault: Option<Fault>,
@@ -207,7 +39,7 @@ impl State {
             orgs: Vec::new(),
             clients: HashMap::new(),
             sessions: HashMap::new(),
-            sign_in_log: HashMap::new(),
+            sign_in_rate: SignInRateLimit::default(),
             stats: FakeClerkStats::default(),
             fault: None,
             jwks_fault: None,
@@ -219,7 +51,7 @@ impl State {
     /// Adds a user, replacing one with the same id.
     pub(crate) fn add_user(&mut self, user: FakeUser) {
         self.users.retain(|record| record.user.id != user.id);
-        self.users.push(UserRecord { user, created_at: now_ms(), failures: 0, locked_until: None });
+        self.users.push(UserRecord { user, created_at: now_ms(), lockout: Lockout::default() });
     }
 
     /// Adds an organization, replacing one with the same id.
@@ -289,166 +121,8 @@ impl State {
         self.clients.get(token).filter(|_| !token.is_empty())
     }
 
-    /// Counts a sign-in creation from `ip`; `Err(retry after)` when over the limit.
-    fn check_sign_in_rate(&mut self, ip: IpAddr) -> Result<(), Duration> {
-        let limit = usize::try_from(self.config.sign_in_limit).unwrap_or(usize::MAX);
-        let window = self.config.sign_in_window;
-        let now = Instant::now();
-        let log = self.sign_in_log.entry(ip).or_default();
-        while log.front().is_some_and(|at| now - *at >= window) {
-            log.pop_front();
-        }
-        if log.len() >= limit {
-            let oldest = log.front().copied().unwrap_or(now);
-            return Err(window.saturating_sub(now - oldest));
-        }
-        log.push_back(now);
-        Ok(())
-    }
-
-    /// `POST /v1/client/sign_ins`: creates a sign-in with a password, and a session when it
-    /// completes. `client_token` is the request's `Authorization` (empty: no client yet).
-    pub(crate) fn sign_in(
-        &mut self,
-        ip: IpAddr,
-        client_token: &str,
-        form: &SignInForm<'_>,
-        minter: &Minter,
-    ) -> Result<Reply, ApiError> {
-        self.check_sign_in_rate(ip).map_err(ApiError::too_many_requests)?;
-        let identifier =
-            form.identifier.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::param_missing("identifier"))?;
-        let password = match form.strategy.filter(|s| !s.is_empty()) {
-            Some("password") => {
-                Some(form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::param_missing("password"))?)
-            }
-            Some(_) => return Err(ApiError::param_invalid("strategy")),
-            None => None,
-        };
-        let known_client = self.client(client_token).map(|client| client.token.clone());
-        if self.config.single_session
-            && let Some(token) = &known_client
-            && self.signed_in_sessions(token).next().is_some()
-        {
-            return Err(ApiError::session_exists());
-        }
-        let now = Instant::now();
-        let threshold = self.config.lockout_threshold;
-        let lockout_duration = self.config.lockout_duration;
-        let record_index = self
-            .users
-            .iter()
-            .position(|record| record.user.is_identified_by(identifier))
-            .ok_or_else(ApiError::identifier_not_found)?;
-        let record = &mut self.users[record_index];
-        if record.user.banned {
-            return Err(ApiError::user_banned());
-        }
-        if record.locked_until.is_some_and(|until| until <= now) {
-            record.locked_until = None;
-            record.failures = 0;
-        }
-        if let Some(remaining) = record.lockout_remaining(now) {
-            return Err(ApiError::user_locked(remaining));
-        }
-        let user_id = record.user.id.clone();
-        if let Some(token) = &known_client
-            && let Some(session) = self.signed_in_sessions(token).find(|session| session.user_id == user_id)
-        {
-            return Err(ApiError::already_signed_in(&session.id));
-        }
-        let record = &mut self.users[record_index];
-        let status = match password {
-            None => "needs_first_factor",
-            Some(password) if password != record.user.password => {
-                record.failures += 1;
-                return Err(match record.attempts_remaining(threshold) {
-                    Some(0) => {
-                        record.locked_until = Some(now + lockout_duration);
-                        ApiError::user_locked(Some(lockout_duration))
-                    }
-                    Some(left @ 1..=2) => ApiError::lockout_warning(left),
-                    _ => ApiError::password_incorrect(),
-                });
-            }
-            Some(_) => {
-                record.failures = 0;
-                record.user.second_step.map_or("complete", |step| step.status())
-            }
-        };
-        let pending_tasks = record.user.pending_tasks.clone();
-        let now_ms = now_ms();
-        let token = known_client.unwrap_or_else(|| self.new_client(now_ms));
-        let mut sign_in = SignInRecord {
-            id: ids::clerk_id("sia"),
-            status,
-            identifier: identifier.to_owned(),
-            user_id: user_id.clone(),
-            first_factor_verified: password.is_some(),
-            created_session_id: None,
-            abandon_at: now_ms + ms(SIGN_IN_ABANDON),
-        };
-        if status == "complete" {
-            let session_id = self.create_session(&token, &user_id, pending_tasks, now_ms);
-            sign_in.created_session_id = Some(session_id.clone());
-            let jwt = self.mint_session_token(&session_id, minter);
-            if let Some(session) = self.sessions.get_mut(&session_id) {
-                session.last_token = Some(jwt);
-            }
-            self.stats.sign_ins += 1;
-        }
-        let response = wire::sign_in_json(self, &sign_in);
-        let client = self.clients.get_mut(&token).expect("client exists");
-        client.updated_at = now_ms;
-        client.sign_in = (status != "complete").then_some(sign_in);
-        Ok(Reply { body: json!({"response": response, "client": self.client_json(&token)}), client_token: Some(token) })
-    }
-
-    fn new_client(&mut self, now_ms: u64) -> String {
-        let token = ids::client_token();
-        self.clients.insert(
-            token.clone(),
-            ClientRecord {
-                id: ids::clerk_id("client"),
-                token: token.clone(),
-                session_ids: Vec::new(),
-                sign_in: None,
-                last_active_session_id: None,
-                created_at: now_ms,
-                updated_at: now_ms,
-            },
-        );
-        token
-    }
-
-    fn create_session(&mut self, client_token: &str, user_id: &str, tasks: Vec<String>, now_ms: u64) -> String {
-        let client = self.clients.get_mut(client_token).expect("client exists");
-        let id = ids::clerk_id("sess");
-        client.session_ids.push(id.clone());
-        client.last_active_session_id = Some(id.clone());
-        let status = if tasks.is_empty() { SessionStatus::Active } else { SessionStatus::Pending };
-        self.sessions.insert(
-            id.clone(),
-            SessionRecord {
-                id: id.clone(),
-                client_id: client.id.clone(),
-                user_id: user_id.to_owned(),
-                status,
-                tasks,
-                active_org: None,
-                last_token: None,
-                created_at: now_ms,
-                updated_at: now_ms,
-                last_active_at: now_ms,
-                expire_at: now_ms + ms(SESSION_LIFETIME),
-                abandon_at: now_ms + ms(SESSION_ABANDON),
-            },
-        );
-        self.stats.sessions_created += 1;
-        id
-    }
-
-    fn signed_in_sessions<'a>(&'a self, client_token: &str) -> impl Iterator<Item = &'a SessionRecord> + 'a {
+    /// The signed-in sessions of the client `client_token`.
+    pub(crate) fn signed_in_sessions<'a>(&'a self, client_token: &str) -> impl Iterator<Item = &'a SessionRecord> + 'a {
         let ids = self.clients.get(client_token).map(|client| client.session_ids.as_slice()).unwrap_or_default();
         ids.iter().filter_map(|id| self.sessions.get(id)).filter(|session| session.status.is_signed_in())
     }
@@ -456,183 +130,5 @@ impl State {
     /// Every client token handed out so far.
     pub(crate) fn client_tokens(&self) -> Vec<String> {
         self.clients.keys().cloned().collect()
-    }
-
-    /// The client JSON for `client_token`.
-    pub(crate) fn client_json(&self, client_token: &str) -> Value {
-        self.clients.get(client_token).map_or(Value::Null, |client| wire::client_json(self, client))
-    }
-
-    /// Finds the session `session_id` of the client `client_token`, still signed in.
-    fn owned_session(&mut self, client_token: &str, session_id: &str) -> Result<(), ApiError> {
-        let client = self.client(client_token).ok_or_else(ApiError::authentication_invalid)?;
-        let client_id = client.id.clone();
-        let session = self
-            .sessions
-            .get_mut(session_id)
-            .filter(|session| session.client_id == client_id)
-            .ok_or_else(|| ApiError::session_not_found(session_id))?;
-        if session.status.is_signed_in() && session.expire_at <= now_ms() {
-            session.status = SessionStatus::Expired;
-        }
-        if session.status.is_signed_in() { Ok(()) } else { Err(ApiError::authentication_invalid()) }
-    }
-
-    /// Resolves an organization for `session_id`'s user: `Ok(None)` for the personal account
-    /// (empty value), an error when it does not exist or the user is not a member.
-    fn resolve_org(&self, session_id: &str, value: &str, allow_slug: bool) -> Result<Option<String>, ApiError> {
-        if value.is_empty() {
-            return Ok(None);
-        }
-        let user_id = &self.sessions[session_id].user_id;
-        let org = self
-            .orgs
-            .iter()
-            .find(|org| org.id == value || (allow_slug && org.slug == value))
-            .ok_or_else(ApiError::organization_not_found)?;
-        self.user_by_id(user_id)
-            .and_then(|record| record.user.role_in(&org.id))
-            .ok_or_else(ApiError::organization_not_found)?;
-        Ok(Some(org.id.clone()))
-    }
-
-    /// `POST /v1/client/sessions/{id}/touch`: sets the active organization (id or slug; empty:
-    /// personal account; absent: unchanged) and mints a token into `last_active_token`.
-    pub(crate) fn touch(
-        &mut self,
-        client_token: &str,
-        session_id: &str,
-        active_organization_id: Option<&str>,
-        minter: &Minter,
-    ) -> Result<Reply, ApiError> {
-        self.owned_session(client_token, session_id)?;
-        let org = active_organization_id.map(|value| self.resolve_org(session_id, value, true)).transpose()?;
-        let now = now_ms();
-        let session = self.sessions.get_mut(session_id).expect("session exists");
-        if let Some(org) = org {
-            if org.is_some() {
-                session.tasks.retain(|task| task != "choose-organization");
-                if session.tasks.is_empty() {
-                    session.status = SessionStatus::Active;
-                }
-            }
-            session.active_org = org;
-        }
-        session.last_active_at = now;
-        session.updated_at = now;
-        let jwt = self.mint_session_token(session_id, minter);
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.last_token = Some(jwt);
-        }
-        let client = self.clients.get_mut(client_token).expect("client exists");
-        client.last_active_session_id = Some(session_id.to_owned());
-        client.updated_at = now;
-        let session = wire::session_json(self, &self.sessions[session_id]);
-        Ok(Reply {
-            body: json!({"response": session, "client": self.client_json(client_token)}),
-            client_token: Some(client_token.to_owned()),
-        })
-    }
-
-    /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token; `organization_id` (an id,
-    /// not a slug) switches the active organization first (empty: personal account).
-    pub(crate) fn session_token(
-        &mut self,
-        client_token: &str,
-        session_id: &str,
-        organization_id: Option<&str>,
-        minter: &Minter,
-    ) -> Result<Reply, ApiError> {
-        self.owned_session(client_token, session_id)?;
-        let org = organization_id.map(|value| self.resolve_org(session_id, value, false)).transpose()?;
-        let session = self.sessions.get_mut(session_id).expect("session exists");
-        if let Some(org) = org {
-            session.active_org = org;
-        }
-        session.last_active_at = now_ms();
-        let jwt = self.mint_session_token(session_id, minter);
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.last_token = Some(jwt.clone());
-        }
-        Ok(Reply { body: wire::token_json(&jwt), client_token: Some(client_token.to_owned()) })
-    }
-
-    /// `POST /v1/client/sessions/{id}/tokens/{template}`: a JWT template token for the
-    /// session's user and active organization.
-    pub(crate) fn template_token(
-        &mut self,
-        client_token: &str,
-        session_id: &str,
-        template_name: &str,
-        minter: &Minter,
-    ) -> Result<Reply, ApiError> {
-        self.owned_session(client_token, session_id)?;
-        let template =
-            self.config.templates.get(template_name).ok_or_else(|| ApiError::template_not_found(template_name))?;
-        let session = &self.sessions[session_id];
-        let record = self.user_by_id(&session.user_id).ok_or_else(|| ApiError::session_not_found(session_id))?;
-        let claims = claims::template_claims(
-            &template.claims,
-            &TemplateFacts {
-                issuer: &minter.issuer,
-                user: &record.user,
-                now_secs: now_ms() / 1000,
-                lifetime: template.lifetime,
-                org: self.active_org(&record.user, session.active_org.as_deref()),
-            },
-        );
-        Ok(Reply { body: wire::token_json(&minter.sign(&claims)), client_token: Some(client_token.to_owned()) })
-    }
-
-    fn active_org<'a>(&'a self, user: &'a FakeUser, org_id: Option<&str>) -> Option<ActiveOrg<'a>> {
-        let org = self.org_by_id(org_id?)?;
-        let role = user.role_in(&org.id)?;
-        Some(ActiveOrg { org, role })
-    }
-
-    /// Mints a v2 session token for `session_id` as it stands.
-    fn mint_session_token(&self, session_id: &str, minter: &Minter) -> String {
-        let session = &self.sessions[session_id];
-        let now = now_ms();
-        let user = self.user_by_id(&session.user_id).map(|record| &record.user);
-        let claims = claims::session_claims(&SessionFacts {
-            issuer: &minter.issuer,
-            user_id: &session.user_id,
-            session_id: &session.id,
-            now_secs: now / 1000,
-            lifetime: self.config.token_lifetime,
-            first_factor_age_minutes: now.saturating_sub(session.created_at) / 60_000,
-            pending: session.status == SessionStatus::Pending,
-            org: user.and_then(|user| self.active_org(user, session.active_org.as_deref())),
-        });
-        minter.sign(&claims)
-    }
-
-    /// A v2 session token for `user_id` (and `org_id`) outside any client: a fresh `sid` that
-    /// no FAPI route knows.
-    ///
-    /// # Panics
-    /// If `org_id` is unknown or `user_id` (a known user) is not a member of it.
-    pub(crate) fn direct_session_token(&self, user_id: &str, org_id: Option<&str>, minter: &Minter) -> String {
-        let user = self.user_by_id(user_id).map(|record| &record.user);
-        let org = org_id.map(|org_id| {
-            let org = self.org_by_id(org_id).unwrap_or_else(|| panic!("FakeClerk knows no organization {org_id:?}"));
-            let role = user
-                .and_then(|user| user.role_in(org_id))
-                .unwrap_or_else(|| panic!("user {user_id:?} is not a member of {org_id:?}"));
-            ActiveOrg { org, role }
-        });
-        let session_id = ids::clerk_id("sess");
-        let claims = claims::session_claims(&SessionFacts {
-            issuer: &minter.issuer,
-            user_id,
-            session_id: &session_id,
-            now_secs: now_ms() / 1000,
-            lifetime: self.config.token_lifetime,
-            first_factor_age_minutes: 0,
-            pending: user.is_some_and(|user| !user.pending_tasks.is_empty()),
-            org,
-        });
-        minter.sign(&claims)
     }
 }

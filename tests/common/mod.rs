@@ -135,3 +135,17 @@ pub fn unix_now() -> u64 {
 pub async fn get_with(addr: SocketAddr, path: &str, token: &str) -> (u16, Value) {
     json_of(http().get(format!("http://{addr}{path}")).bearer_auth(token).send().await.unwrap()).await
 }
+
+/// Claims of a valid v2 session token of the fake, with `extra` merged in.
+pub fn session_claims(clerk: &FakeClerk, extra: Value) -> Value {
+    let now = unix_now();
+    let mut claims = json!({"sub": USER_ID, "sid": "sess_test", "iss": clerk.url(), "iat": now, "nbf": now - 10, "exp": now + 60, "v": 2});
+    claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    claims
+}
+
+/// Status and message of a GET /2/footprints with this token.
+pub async fn refusal(addr: SocketAddr, token: &str) -> (u16, String) {
+    let (status, body) = get_with(addr, "/2/footprints", token).await;
+    (status, body["message"].as_str().unwrap_or_default().to_owned())
+}

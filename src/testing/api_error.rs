@@ -1,0 +1,51 @@
+//! What the fake refuses a request with, as data; [`error_envelope`](super::error_envelope)
+//! renders it as Clerk's error answer.
+
+use std::time::Duration;
+
+/// A refusal of the fake Clerk Frontend API, one variant per Clerk error code it answers.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// 429 `too_many_requests`, announcing this wait in `Retry-After`.
+    TooManyRequests { retry_after: Duration },
+    /// 422 `form_param_missing`.
+    ParamMissing { param: &'static str },
+    /// 422 `form_param_value_invalid`.
+    ParamInvalid { param: &'static str },
+    /// 400 `session_exists`: single session mode and the client is signed in.
+    SessionExists,
+    /// 400 `identifier_already_signed_in`: the client holds a session of this user.
+    AlreadySignedIn { session_id: String },
+    /// 422 `form_identifier_not_found`.
+    IdentifierNotFound,
+    /// 422 `form_password_incorrect`.
+    PasswordIncorrect,
+    /// 422 `account_lockout_warning`: a wrong password, this many attempts before the lockout.
+    LockoutWarning { attempts_left: u32 },
+    /// 403 `user_locked`, for the remaining time (`None`: a lock with no end).
+    UserLocked { remaining: Option<Duration> },
+    /// 403 `user_banned`.
+    UserBanned,
+    /// 401 `authentication_invalid`: no client, or the session is no longer signed in.
+    AuthenticationInvalid,
+    /// 404 `resource_not_found` for a session id.
+    SessionNotFound { session_id: String },
+    /// 404 `organization_not_found_or_unauthorized`.
+    OrganizationNotFound,
+    /// 404 `resource_not_found` for a JWT template name.
+    TemplateNotFound { name: String },
+    /// 404 `resource_not_found` for a route the fake does not serve.
+    RouteNotFound,
+    /// 401 `dev_browser_unauthenticated`: a development instance request that is not native.
+    DevBrowserUnauthenticated,
+    /// 400 `request_header_missing`: a native request without `Authorization`.
+    RequestHeaderMissing,
+    /// 400 `origin_authorization_headers_conflict`.
+    OriginAuthorizationConflict,
+    /// 400 `multiple_authorization_header_values_forbidden`.
+    MultipleAuthorizationValues,
+    /// 400 `api_version_conflict`.
+    ApiVersionConflict,
+    /// `internal_clerk_error` with this status ([`Fault::ServerError`](super::Fault::ServerError)).
+    ServerError { status: u16 },
+}

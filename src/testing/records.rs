@@ -1,0 +1,96 @@
+//! What the instance keeps about each user, session, sign-in attempt and client.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::fixtures::FakeUser;
+use super::lockout::Lockout;
+
+/// A user with its lockout bookkeeping.
+pub(crate) struct UserRecord {
+    pub(crate) user: FakeUser,
+    pub(crate) created_at: u64,
+    pub(crate) lockout: Lockout,
+}
+
+impl UserRecord {
+    /// Remaining lockout, `Some(None)` when locked with no end, `None` when not locked.
+    pub(crate) fn lockout_remaining(&self, now: Instant) -> Option<Option<Duration>> {
+        if self.user.locked {
+            return Some(None);
+        }
+        self.lockout.remaining(now).map(Some)
+    }
+}
+
+/// A session's lifecycle state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionStatus {
+    Active,
+    Pending,
+    Revoked,
+    Expired,
+}
+
+impl SessionStatus {
+    /// Active or pending: the session can be touched and mint tokens.
+    pub(crate) fn is_signed_in(self) -> bool {
+        matches!(self, Self::Active | Self::Pending)
+    }
+}
+
+/// A session.
+pub(crate) struct SessionRecord {
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) user_id: String,
+    pub(crate) status: SessionStatus,
+    pub(crate) tasks: Vec<String>,
+    pub(crate) active_org: Option<String>,
+    pub(crate) last_token: Option<String>,
+    pub(crate) created_at: u64,
+    pub(crate) updated_at: u64,
+    pub(crate) last_active_at: u64,
+    pub(crate) expire_at: u64,
+    pub(crate) abandon_at: u64,
+}
+
+/// Where a sign-in attempt stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignInStatus {
+    /// Created without a strategy: the password is still to come.
+    NeedsFirstFactor,
+    /// Multi-factor authentication.
+    NeedsSecondFactor,
+    /// Client trust (new device, password only).
+    NeedsClientTrust,
+    /// A password reset.
+    NeedsNewPassword,
+    /// Signed in: a session was created.
+    Complete,
+}
+
+/// The sign-in attempt a client currently holds.
+#[derive(Clone)]
+pub(crate) struct SignInRecord {
+    pub(crate) id: String,
+    pub(crate) status: SignInStatus,
+    pub(crate) identifier: String,
+    pub(crate) user_id: String,
+    pub(crate) first_factor_verified: bool,
+    pub(crate) created_session_id: Option<String>,
+    pub(crate) abandon_at: u64,
+}
+
+/// A client (a device), known by its token.
+pub(crate) struct ClientRecord {
+    pub(crate) id: String,
+    pub(crate) token: String,
+    /// Session ids, oldest first (so `sessions[0]` is never the newest sign-in).
+    pub(crate) session_ids: Vec<String>,
+    pub(crate) sign_in: Option<SignInRecord>,
+    pub(crate) last_active_session_id: Option<String>,
+    pub(crate) created_at: u64,
+    pub(crate) updated_at: u64,
+}
