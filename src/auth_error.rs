@@ -36,6 +36,9 @@ pub enum AuthError {
     WrongIssuer,
     /// The token's authorized party (`azp`) is not in the configured allow-list.
     WrongAuthorizedParty,
+    /// The token is not a user's session token: a machine (M2M) token, or a JWT template token
+    /// where the layer hands out none (Clerk's header `cat`, or a `sub` of `mch_...`).
+    NotASessionToken,
     /// A required claim is missing or of the wrong type.
     MissingClaim(&'static str),
     /// The Clerk session is `pending` (`sts`): the user has tasks left before it is active.
@@ -97,6 +100,7 @@ impl fmt::Display for AuthError {
             Self::IssuedInFuture => f.write_str("the access token claims to be issued in the future"),
             Self::WrongIssuer => f.write_str("the access token was not issued by this server's Clerk instance"),
             Self::WrongAuthorizedParty => f.write_str("the access token's authorized party is not allowed"),
+            Self::NotASessionToken => f.write_str("the access token is not a session token of this service"),
             Self::MissingClaim(claim) => write!(f, "the access token has no valid {claim} claim"),
             Self::SessionPending => f.write_str("the session behind the access token is pending"),
             Self::KeysUnavailable => f.write_str("the signing keys are unavailable; try again later"),

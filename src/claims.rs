@@ -188,10 +188,14 @@ impl Organization {
         self.permissions.contains(&wanted)
     }
 
+    /// As Clerk's `jwtPayloadParser` does: the version claim `v` decides the format.
     fn from_claims(claims: &Map<String, Value>) -> Option<Self> {
+        if claims.get("v").and_then(Value::as_u64) != Some(2) {
+            return Self::from_v1(claims);
+        }
         match claims.get("o") {
             Some(Value::Object(o)) => Self::from_v2(o, claims.get("fea").and_then(Value::as_str)),
-            _ => Self::from_v1(claims),
+            _ => None,
         }
     }
 
@@ -279,6 +283,15 @@ mod tests {
         assert!(org.has_role("admin") && org.has_role("org:admin") && !org.has_role("member"));
         assert!(org.has_permission("memberships:manage") && !org.has_permission("impersonation:manage"));
         assert_eq!(claims.session_id(), Some("sess_1"));
+    }
+
+    #[test]
+    fn the_version_claim_decides_the_format_not_the_presence_of_o() {
+        let o = json!({"id": "org_1", "slg": "acme", "rol": "admin"});
+        let without_v = claims(json!({"sub": "user_1", "iss": "i", "exp": 2, "o": o, "org_id": "org_2"}));
+        assert_eq!(without_v.organization().map(Organization::id), Some("org_2"), "v1 claims read without v");
+        let v2_without_o = claims(json!({"sub": "user_1", "iss": "i", "exp": 2, "v": 2, "org_id": "org_2"}));
+        assert!(v2_without_o.organization().is_none(), "v2 ignores v1 claims");
     }
 
     #[test]

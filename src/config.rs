@@ -4,8 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::clerk::fapi::FapiSettings;
-use crate::clerk::frontend_api::{FrontendApi, FrontendApiError};
+use crate::clerk::bapi::{BapiSettings, check_secret_key};
+use crate::clerk::call::HttpSettings;
+use crate::clerk::frontend_api::{FrontendApi, FrontendApiError, InstanceSettings};
 use crate::clerk::sessions::SessionSettings;
 use crate::discovery::DiscoverySettings;
 use crate::protect::{AccessRule, ErrorStyle, ProtectionSettings};
@@ -27,6 +28,12 @@ pub const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
 pub const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
 /// The environment variable listing the allowed authorized parties (`azp`), comma-separated.
 pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
+
+const ENV_SECRET_KEY: &str = "CLERK_SECRET_KEY";
+const ENV_API_URL: &str = "CLERK_API_URL";
+const ENV_PROXY_URL: &str = "CLERK_PROXY_URL";
+const ENV_DOMAIN: &str = "CLERK_DOMAIN";
+const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
 
 /// Configuration of a [`ClerkBasicAuthLayer`](crate::ClerkBasicAuthLayer).
 ///
@@ -75,8 +82,9 @@ pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClerkBasicAuthConfig {
-    pub(crate) frontend_api: FrontendApi,
-    pub(crate) fapi: FapiSettings,
+    pub(crate) instance: InstanceSettings,
+    pub(crate) bapi: BapiSettings,
+    pub(crate) http: HttpSettings,
     pub(crate) routes: RouteSettings,
     pub(crate) token_endpoint: TokenEndpointSettings,
     pub(crate) sessions: SessionSettings,
@@ -105,8 +113,9 @@ impl ClerkBasicAuthConfig {
 
     fn for_frontend_api(frontend_api: FrontendApi) -> Result<Self, ConfigError> {
         Ok(Self {
-            frontend_api,
-            fapi: FapiSettings::new().map_err(ConfigError::HttpClient)?,
+            instance: InstanceSettings::new(frontend_api),
+            bapi: BapiSettings::default(),
+            http: HttpSettings::new().map_err(ConfigError::HttpClient)?,
             routes: RouteSettings::default(),
             token_endpoint: TokenEndpointSettings::default(),
             sessions: SessionSettings::default(),
@@ -178,13 +187,96 @@ impl ClerkBasicAuthConfig {
         if let Some(parties) = var(ENV_AUTHORIZED_PARTIES) {
             config = config.with_authorized_parties(parties.split(',').map(str::trim).filter(|p| !p.is_empty()));
         }
+        if let Some(key) = var(ENV_SECRET_KEY) {
+            config = config.with_secret_key(key.trim())?;
+        }
+        if let Some(url) = var(ENV_API_URL) {
+            config = config.with_backend_api_url(url.trim())?;
+        }
+        if let Some(url) = var(ENV_PROXY_URL) {
+            config = config.with_proxy_url(url.trim())?;
+        }
+        let satellite = var(ENV_IS_SATELLITE).is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+        if let (true, Some(domain)) = (satellite, var(ENV_DOMAIN)) {
+            config = config.with_satellite_domain(domain.trim())?;
+        }
         Ok(config)
     }
 
     /// The Frontend API URL every Clerk call goes to, without a trailing slash. It is also the
     /// issuer (`iss`) of the tokens Clerk signs.
     pub fn frontend_api_url(&self) -> &str {
-        self.frontend_api.as_str()
+        self.instance.requests_to().as_str()
+    }
+
+    /// Sign users in through Clerk's Backend API with the instance's secret key (`sk_test_...` or
+    /// `sk_live_...`): the layer finds the user by e-mail address or username, checks the
+    /// password (`verify_password`), and redeems a one-time sign-in token at the Frontend API.
+    /// Clerk's Device Trust, which stops password sign-ins from new devices on applications
+    /// created after 2025-11-14, does not apply to these sign-ins; the layer itself refuses users
+    /// who are locked, banned or have a second factor. Default: none, Frontend API password
+    /// sign-ins. The key never appears in `Debug`, logs or answers.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSecretKey`] if `key` is not of that form.
+    pub fn with_secret_key(mut self, key: &str) -> Result<Self, ConfigError> {
+        let key = key.trim();
+        check_secret_key(key).map_err(|reason| ConfigError::InvalidSecretKey { reason })?;
+        self.bapi.secret_key = Some(crate::secret::Secret::new(key));
+        Ok(self)
+    }
+
+    /// The Backend API base URL, for tests against a fake Clerk or a regional endpoint. Default:
+    /// `https://api.clerk.com`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidBackendApiUrl`] for anything but an `https://` URL (`http://` for
+    /// loopback hosts).
+    pub fn with_backend_api_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidBackendApiUrl { url: url.to_owned(), reason };
+        let api = FrontendApi::parse(url).map_err(|error| match error {
+            FrontendApiError::InvalidUrl(reason) | FrontendApiError::InvalidPublishableKey(reason) => invalid(reason),
+        })?;
+        self.bapi.url = reqwest::Url::parse(api.as_str()).map_err(|_| invalid("not an absolute URL"))?;
+        Ok(self)
+    }
+
+    /// Send Frontend API requests through Clerk's proxy at `url` (e.g.
+    /// `https://app.example.com/__clerk`). Tokens keep the real Frontend API host as issuer, so
+    /// the expected `iss` stays the instance's. Default: none.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidProxyUrl`] for anything but an absolute `https://` URL.
+    pub fn with_proxy_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let proxy = FrontendApi::parse(url).map_err(|error| match error {
+            FrontendApiError::InvalidUrl(reason) | FrontendApiError::InvalidPublishableKey(reason) => {
+                ConfigError::InvalidProxyUrl { url: url.to_owned(), reason }
+            }
+        })?;
+        self.instance.proxy = Some(proxy);
+        Ok(self)
+    }
+
+    /// Serve a satellite domain of a production instance: Frontend API requests go to, and
+    /// tokens are issued by, `https://clerk.<domain>`, as Clerk's backend derives them.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidFrontendApiUrl`] if `domain` is not a host name.
+    pub fn with_satellite_domain(mut self, domain: &str) -> Result<Self, ConfigError> {
+        self.instance.satellite = Some(FrontendApi::of_satellite(domain).map_err(|error| config_error(error, domain))?);
+        Ok(self)
+    }
+
+    /// Expect this issuer (`iss`) on tokens instead of the one derived from the publishable key,
+    /// the Frontend API URL or the satellite domain (never from the proxy).
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.instance.issuer = Some(issuer.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The issuer (`iss`) tokens must carry.
+    pub fn issuer(&self) -> &str {
+        self.instance.issuer()
     }
 
     /// Serve the token endpoint at `path` instead of `/auth/token`. A missing leading `/` is added.
@@ -217,12 +309,13 @@ impl ClerkBasicAuthConfig {
     /// have the lifetime and claims set in the Clerk dashboard. Default: the session token.
     pub fn with_jwt_template(mut self, template: impl Into<String>) -> Self {
         self.sessions.jwt_template = Some(template.into());
+        self.verify.accept_template_tokens = true;
         self
     }
 
     /// Bound each call to Clerk (connect, send, answer) by `timeout`. Default: 10 s.
     pub fn with_http_timeout(mut self, timeout: Duration) -> Self {
-        self.fapi.timeout = timeout;
+        self.http.timeout = timeout;
         self
     }
 
@@ -417,7 +510,7 @@ impl ClerkBasicAuthConfig {
     /// built-in one is: Clerk's API never redirects, and a client that follows a 307 would send
     /// the password form on to wherever it points. The configured timeout is applied per call.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.fapi.http_client = client;
+        self.http.http_client = client;
         self
     }
 }
@@ -452,6 +545,25 @@ pub enum ConfigError {
     },
     /// The HTTP client for Clerk could not be built.
     HttpClient(reqwest::Error),
+    /// The secret key is not `sk_test_...` or `sk_live_...`.
+    InvalidSecretKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The Backend API URL is not a usable URL.
+    InvalidBackendApiUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The proxy URL is not a usable URL.
+    InvalidProxyUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -473,6 +585,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "invalid public base URL {url:?}: must be absolute http(s)")
             }
             Self::HttpClient(error) => write!(f, "cannot build the HTTP client for Clerk: {error}"),
+            Self::InvalidSecretKey { reason } => write!(f, "invalid {ENV_SECRET_KEY}: {reason}"),
+            Self::InvalidBackendApiUrl { url, reason } => write!(f, "invalid Clerk Backend API URL {url:?}: {reason}"),
+            Self::InvalidProxyUrl { url, reason } => write!(f, "invalid {ENV_PROXY_URL} {url:?}: {reason}"),
         }
     }
 }

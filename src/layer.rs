@@ -14,8 +14,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::{ResponseBody, Written};
+use crate::clerk::bapi::BapiClient;
 use crate::clerk::fapi::FapiClient;
 use crate::clerk::sessions::Sessions;
+use crate::clerk::sign_in::SignInMethod;
 use crate::config::ClerkBasicAuthConfig;
 use crate::discovery::Discovery;
 use crate::protect::{Admission, Pending, Protection};
@@ -72,14 +74,17 @@ impl ClerkBasicAuthLayer {
 
 /// Each component built from its own settings; the Clerk client and the keys are shared.
 pub(crate) fn components(config: &ClerkBasicAuthConfig) -> Shared {
-    let fapi = FapiClient::new(config.frontend_api.clone(), &config.fapi);
+    let frontend_api = config.instance.requests_to();
+    let fapi = FapiClient::new(frontend_api.clone(), &config.http);
     let keys = Arc::new(KeyStore::new(&config.keys, fapi.clone()));
-    let verifier = Verifier::new(&config.verify, Arc::clone(&keys), config.frontend_api.as_str());
+    let verifier = Verifier::new(&config.verify, Arc::clone(&keys), config.instance.issuer());
+    let sign_in = BapiClient::new(&config.bapi, &config.http).map_or(SignInMethod::Password, SignInMethod::Ticket);
+    let sessions = Sessions::new(&config.sessions, fapi, sign_in);
     let routes = &config.routes;
-    let clerk_jwks_uri = config.frontend_api.jwks_url().to_string();
+    let clerk_jwks_uri = frontend_api.jwks_url().to_string();
     Shared {
         routes: Routes::new(routes),
-        token_endpoint: Arc::new(TokenEndpoint::new(&config.token_endpoint, Sessions::new(&config.sessions, fapi))),
+        token_endpoint: Arc::new(TokenEndpoint::new(&config.token_endpoint, sessions)),
         discovery: Discovery::new(
             &config.discovery,
             &routes.token_path,

@@ -1,18 +1,25 @@
-//! What Clerk's answers mean: every Clerk error code this crate tells apart, and what it says of
-//! the user, the session or this server's setup.
+//! What Clerk's answers mean: every Clerk error code this crate tells apart, in explicit lists,
+//! and what each says of the user, the session, this server's setup or Clerk itself.
+//!
+//! Codes are those of Clerk's error catalogue (clerk-docs `data/api_errors.json`) and of the
+//! Frontend and Backend API specs (`clerk/openapi-specs`, 2026-05-12).
 
 use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
 
-/// What went wrong talking to Clerk.
+/// What went wrong talking to Clerk (Frontend or Backend API).
 #[derive(Debug, Clone)]
-pub(crate) enum FapiError {
+pub(crate) enum ClerkError {
     /// Clerk answered 4xx (but 429) with an error of its own, e.g. `form_password_incorrect`.
     Refused(ClerkRefusal),
-    /// The password was right but the sign-in needs a step a server cannot take.
+    /// The password was right but the sign-in needs a step a server cannot take (`status` is the
+    /// sign-in's, e.g. `needs_client_trust`).
     SignInIncomplete { status: String },
+    /// The configured JWT template does not exist: a 404 on the template call while the plain
+    /// token call on the same session works.
+    TemplateMissing,
     /// Clerk's rate limit: no call for `retry_after`.
     RateLimited { retry_after: Duration, trace_id: Option<String> },
     /// Clerk answered 5xx.
@@ -35,23 +42,101 @@ pub(crate) struct ClerkRefusal {
     pub(crate) trace_id: Option<String>,
 }
 
-impl FapiError {
-    /// Whether Clerk no longer knows the session (revoked, ended, expired): sign in again.
-    pub(crate) fn is_session_gone(&self) -> bool {
-        // 404 `organization_not_found_or_unauthorized` is about the organization, not the session.
-        matches!(self, Self::Refused(refusal)
-            if refusal.status == StatusCode::UNAUTHORIZED
-                || (refusal.status == StatusCode::NOT_FOUND && refusal.code == "resource_not_found"))
-    }
+/// What an answer of Clerk means for the request that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Meaning {
+    /// The user's fault: a wrong password, an unknown identifier, a locked or banned account.
+    /// The only class that counts against the failure budget.
+    WrongCredentials,
+    /// The password is right, but the user (or an administrator) must take a step first: a
+    /// second factor, client trust, a new password, a Protect check, an organization
+    /// membership. Remembered briefly per credential.
+    UserStep,
+    /// This deployment's fault: a Clerk setting or this layer's configuration. Logged for the
+    /// operator, answered `500`, remembered briefly per credential.
+    Deployment,
+    /// Clerk is down, slow or busy: answered `503`.
+    Unavailable,
+    /// Clerk's rate limit: answered `429`.
+    RateLimited,
+    /// Clerk no longer knows the session (signed out, revoked, ended): sign in again.
+    SessionGone,
+}
 
-    /// Whether the error is about the credentials or the account (a wrong password, an unknown
-    /// user, a lockout, a step a server cannot take) and so counts as a failed attempt; not
-    /// Clerk's availability or this server's setup (`native_api_disabled`, ...).
-    pub(crate) fn is_credential_failure(&self) -> bool {
+/// Refusals about the credentials or the account.
+const WRONG_CREDENTIALS: &[&str] = &[
+    "form_password_incorrect",
+    "form_identifier_not_found",
+    "form_password_or_identifier_incorrect",
+    "account_lockout_warning",
+    "incorrect_password",
+    "user_locked",
+    "user_banned",
+    "user_deactivated",
+];
+
+/// Refusals that a step of the user or an administrator ends.
+const USER_STEPS: &[&str] = &[
+    "form_password_pwned",
+    "form_password_compromised",
+    "password_reset_required",
+    "strategy_for_user_invalid",
+    "no_password_set",
+    "session_reverification_required",
+    "requires_protect_check",
+    "organization_not_found_or_unauthorized",
+    "not_a_member_in_organization",
+];
+
+/// Sign-in statuses (other than `complete`) and the step each asks for.
+const SIGN_IN_STEPS: &[&str] = &[
+    "needs_identifier",
+    "needs_first_factor",
+    "needs_second_factor",
+    "needs_client_trust",
+    "needs_new_password",
+    "needs_protect_check",
+    "abandoned",
+];
+
+/// Refusals because of how this deployment is set up.
+const DEPLOYMENT: &[&str] = &[
+    "native_api_disabled",
+    "requires_captcha",
+    "form_param_unknown",
+    "form_param_missing",
+    "form_param_format_invalid",
+    "organization_not_enabled_in_instance",
+    "dev_browser_unauthenticated",
+    "origin_authorization_headers_conflict",
+    "clerk_key_invalid",
+    "authorization_header_format_invalid",
+];
+
+/// Refusals that mean the session (or the client holding it) is gone.
+const SESSION_GONE: &[&str] = &[
+    "signed_out",
+    "resource_not_found",
+    "action_for_session_not_authorized",
+    "authentication_invalid",
+    "client_not_found",
+];
+
+/// Refusals that mean Clerk cannot serve the call right now.
+const UNAVAILABLE: &[&str] = &["resource_locked", "missing_expired_token"];
+
+impl ClerkError {
+    /// What this answer means. A code in none of the lists is taken as the deployment's: it is
+    /// logged for the operator and never counts against a user.
+    pub(crate) fn meaning(&self) -> Meaning {
         match self {
-            Self::Refused(refusal) => refusal.is_about_the_user(),
-            Self::SignInIncomplete { .. } => true,
-            _ => false,
+            Self::Refused(refusal) => refusal.meaning(),
+            Self::SignInIncomplete { .. } => Meaning::UserStep,
+            Self::TemplateMissing => Meaning::Deployment,
+            Self::RateLimited { .. } => Meaning::RateLimited,
+            Self::ServerError { .. } | Self::Timeout | Self::Unreachable { .. } | Self::Malformed { .. } => {
+                Meaning::Unavailable
+            }
         }
     }
 
@@ -63,45 +148,55 @@ impl FapiError {
             _ => None,
         }
     }
-}
 
-impl ClerkRefusal {
-    /// Whether Clerk refused because of the user (422 form errors such as a wrong password, 403
-    /// account states such as a lockout, a user who cannot use a password or the organization),
-    /// rather than because of how this server talks to Clerk (native API off, a missing
-    /// template, ...).
-    pub(crate) fn is_about_the_user(&self) -> bool {
-        matches!(self.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN)
-            || matches!(
-                self.code.as_str(),
-                "strategy_for_user_invalid" | "no_password_set" | "organization_not_found_or_unauthorized"
-            )
+    /// Whether this is Clerk's outage mode on a token call (`missing_expired_token`): retry once
+    /// with the last token as `expired_token`.
+    pub(crate) fn is_missing_expired_token(&self) -> bool {
+        matches!(self, Self::Refused(refusal) if refusal.code == "missing_expired_token")
     }
-}
 
-impl fmt::Display for FapiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Whether a token call's 404 may mean a missing template rather than a missing session.
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, Self::Refused(refusal) if refusal.status == StatusCode::NOT_FOUND && refusal.code == "resource_not_found")
+    }
+
+    /// Why the token request fails, in words for the client: what is wrong, or what to do.
+    /// Never quotes what the client sent.
+    pub(crate) fn client_reason(&self) -> String {
         match self {
-            Self::Refused(refusal) => {
-                write!(f, "Clerk refused ({} {}): {}", refusal.status.as_u16(), refusal.code, refusal.message)
+            Self::Refused(refusal) => refusal.client_reason(),
+            Self::SignInIncomplete { status } => incomplete_reason(status),
+            Self::TemplateMissing => {
+                "the token service is misconfigured: the JWT template it is set to hand out (CLERK_JWT_TEMPLATE) \
+                 does not exist in Clerk"
+                    .to_owned()
             }
-            Self::SignInIncomplete { status } => write!(f, "sign-in not complete: {status}"),
-            Self::RateLimited { retry_after, .. } => write!(f, "rate-limited by Clerk for {}s", retry_after.as_secs()),
-            Self::ServerError { status, .. } => write!(f, "Clerk answered {status}"),
-            Self::Timeout => f.write_str("Clerk did not answer in time"),
-            Self::Unreachable { reason } => write!(f, "Clerk is unreachable: {reason}"),
-            Self::Malformed { reason } => write!(f, "unexpected answer from Clerk: {reason}"),
+            _ => self.to_string(),
         }
     }
 }
 
 impl ClerkRefusal {
-    /// Why Clerk refused, in words for the client: the reason for an `invalid_client` answer.
-    /// Meaningful for refusals [about the user](Self::is_about_the_user); never quotes what the
-    /// client sent.
-    pub(crate) fn client_reason(&self) -> String {
+    fn meaning(&self) -> Meaning {
+        let code = self.code.as_str();
+        if WRONG_CREDENTIALS.contains(&code) {
+            Meaning::WrongCredentials
+        } else if USER_STEPS.contains(&code) {
+            Meaning::UserStep
+        } else if SESSION_GONE.contains(&code) {
+            Meaning::SessionGone
+        } else if UNAVAILABLE.contains(&code) {
+            Meaning::Unavailable
+        } else {
+            debug_assert!(DEPLOYMENT.contains(&code) || !SIGN_IN_STEPS.contains(&code));
+            Meaning::Deployment
+        }
+    }
+
+    /// Why Clerk refused, in words for the client.
+    fn client_reason(&self) -> String {
         match self.code.as_str() {
-            "form_password_incorrect" => "the password is incorrect".to_owned(),
+            "form_password_incorrect" | "incorrect_password" => "the password is incorrect".to_owned(),
             "form_identifier_not_found" => "no user with this client_id".to_owned(),
             "form_password_or_identifier_incorrect" => "the client_id or the password is incorrect".to_owned(),
             "account_lockout_warning" => {
@@ -113,10 +208,18 @@ impl ClerkRefusal {
             },
             "user_banned" => "the account is banned".to_owned(),
             "user_deactivated" => "the account is deactivated".to_owned(),
-            "form_password_pwned" => "Clerk refuses this password because it appeared in a data breach".to_owned(),
+            "form_password_pwned" | "form_password_compromised" => {
+                "Clerk refuses this password because it appeared in a data breach; set a new one".to_owned()
+            }
+            "password_reset_required" => "the user must set a new password first".to_owned(),
             "strategy_for_user_invalid" | "no_password_set" => "the user cannot sign in with a password".to_owned(),
             "organization_not_found_or_unauthorized" | "not_a_member_in_organization" => {
                 "the user is not a member of the configured organization".to_owned()
+            }
+            "session_reverification_required" => "Clerk asks the user to verify again".to_owned(),
+            "requires_protect_check" => "Clerk Protect asks for a check a server cannot pass".to_owned(),
+            code if DEPLOYMENT.contains(&code) || self.meaning() == Meaning::Deployment => {
+                format!("the token service is misconfigured: {}", setting_hint(code))
             }
             _ if self.message.is_empty() => format!("refused by the identity provider ({})", self.code),
             _ => self.message.clone(),
@@ -124,18 +227,60 @@ impl ClerkRefusal {
     }
 }
 
+/// Which setting a deployment refusal points at, for the operator and the client's description.
+fn setting_hint(code: &str) -> &'static str {
+    match code {
+        "native_api_disabled" => "Clerk's Native API is off (Clerk Dashboard → Native applications)",
+        "requires_captcha" => {
+            "Clerk asks for a CAPTCHA (bot protection); configure CLERK_SECRET_KEY or turn bot protection off"
+        }
+        "organization_not_enabled_in_instance" => {
+            "organizations are not enabled in Clerk; enable them or unset CLERK_ORGANIZATION_ID"
+        }
+        "clerk_key_invalid" | "authorization_header_format_invalid" => "Clerk refuses CLERK_SECRET_KEY",
+        "dev_browser_unauthenticated" | "origin_authorization_headers_conflict" => {
+            "Clerk refuses native-mode calls; check CLERK_FRONTEND_API_URL / CLERK_PROXY_URL"
+        }
+        "form_param_unknown" | "form_param_missing" | "form_param_format_invalid" => {
+            "Clerk refuses a parameter this layer sends; check the Clerk API version"
+        }
+        _ => "Clerk refused a call (see the server's logs)",
+    }
+}
+
 /// Why a sign-in that Clerk did not complete (`status` other than `complete`) gives no token, in
-/// words for the client.
-pub(crate) fn incomplete_reason(status: &str) -> String {
+/// words for the client, with what to do.
+fn incomplete_reason(status: &str) -> String {
     match status {
         "needs_second_factor" => {
             "the user has multi-factor authentication, which a client-credentials client cannot complete".to_owned()
         }
         "needs_client_trust" => {
-            "Clerk asks to verify a new device (client trust); turn it off for this service account".to_owned()
+            "Clerk's Device Trust (client trust) asks to verify a new device, which a server cannot do: turn \
+                                 off Device Trust for the instance (Clerk Dashboard → Protect → Rules), set \
+                                 bypass_client_trust on this user, or configure CLERK_SECRET_KEY"
+                .to_owned()
         }
         "needs_new_password" => "the user must set a new password first".to_owned(),
+        "needs_protect_check" => "Clerk Protect asks for a check a server cannot pass".to_owned(),
         other => format!("the sign-in is not complete ({other})"),
+    }
+}
+
+impl fmt::Display for ClerkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(refusal) => {
+                write!(f, "Clerk refused ({} {}): {}", refusal.status.as_u16(), refusal.code, refusal.message)
+            }
+            Self::SignInIncomplete { status } => write!(f, "sign-in not complete: {status}"),
+            Self::TemplateMissing => f.write_str("the configured JWT template does not exist"),
+            Self::RateLimited { retry_after, .. } => write!(f, "rate-limited by Clerk for {}s", retry_after.as_secs()),
+            Self::ServerError { status, .. } => write!(f, "Clerk answered {status}"),
+            Self::Timeout => f.write_str("Clerk did not answer in time"),
+            Self::Unreachable { reason } => write!(f, "Clerk is unreachable: {reason}"),
+            Self::Malformed { reason } => write!(f, "unexpected answer from Clerk: {reason}"),
+        }
     }
 }
 
@@ -143,8 +288,8 @@ pub(crate) fn incomplete_reason(status: &str) -> String {
 mod tests {
     use super::*;
 
-    fn refusal(status: StatusCode, code: &str) -> FapiError {
-        FapiError::Refused(ClerkRefusal {
+    fn refusal(status: StatusCode, code: &str) -> ClerkError {
+        ClerkError::Refused(ClerkRefusal {
             status,
             code: code.into(),
             message: String::new(),
@@ -154,16 +299,44 @@ mod tests {
     }
 
     #[test]
-    fn session_gone_means_401_or_404_from_clerk() {
-        assert!(refusal(StatusCode::UNAUTHORIZED, "resource_not_found").is_session_gone());
-        assert!(refusal(StatusCode::NOT_FOUND, "resource_not_found").is_session_gone());
-        assert!(!refusal(StatusCode::UNPROCESSABLE_ENTITY, "resource_not_found").is_session_gone());
-        assert!(!FapiError::Timeout.is_session_gone());
+    fn only_the_codes_that_mean_it_end_a_session() {
+        for code in ["signed_out", "resource_not_found", "action_for_session_not_authorized", "authentication_invalid"]
+        {
+            assert_eq!(refusal(StatusCode::UNAUTHORIZED, code).meaning(), Meaning::SessionGone, "{code}");
+        }
+        // requires_captcha is a 401 too, but about this deployment.
+        assert_eq!(refusal(StatusCode::UNAUTHORIZED, "requires_captcha").meaning(), Meaning::Deployment);
+        let org = refusal(StatusCode::NOT_FOUND, "organization_not_found_or_unauthorized");
+        assert_eq!(org.meaning(), Meaning::UserStep);
+        assert!(!ClerkError::Timeout.is_not_found());
+        assert!(refusal(StatusCode::NOT_FOUND, "resource_not_found").is_not_found());
     }
 
     #[test]
-    fn only_resource_not_found_or_401_means_the_session_is_gone() {
-        assert!(refusal(StatusCode::NOT_FOUND, "resource_not_found").is_session_gone());
-        assert!(!refusal(StatusCode::NOT_FOUND, "organization_not_found_or_unauthorized").is_session_gone());
+    fn each_class_of_refusal_is_told_apart_by_code() {
+        let meaning = |status, code| refusal(status, code).meaning();
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        assert_eq!(meaning(unprocessable, "form_password_incorrect"), Meaning::WrongCredentials);
+        assert_eq!(meaning(unprocessable, "form_password_or_identifier_incorrect"), Meaning::WrongCredentials);
+        assert_eq!(meaning(StatusCode::FORBIDDEN, "user_locked"), Meaning::WrongCredentials);
+        assert_eq!(meaning(unprocessable, "form_param_unknown"), Meaning::Deployment);
+        assert_eq!(meaning(StatusCode::FORBIDDEN, "organization_not_enabled_in_instance"), Meaning::Deployment);
+        assert_eq!(meaning(StatusCode::FORBIDDEN, "session_reverification_required"), Meaning::UserStep);
+        assert_eq!(meaning(StatusCode::BAD_REQUEST, "native_api_disabled"), Meaning::Deployment);
+        assert_eq!(meaning(StatusCode::CONFLICT, "resource_locked"), Meaning::Unavailable);
+        assert_eq!(meaning(unprocessable, "missing_expired_token"), Meaning::Unavailable);
+        assert_eq!(meaning(unprocessable, "some_code_from_the_future"), Meaning::Deployment);
+        let incomplete = ClerkError::SignInIncomplete { status: "needs_client_trust".into() };
+        assert_eq!(incomplete.meaning(), Meaning::UserStep);
+        assert!(incomplete.client_reason().contains("CLERK_SECRET_KEY"));
+        assert_eq!(ClerkError::TemplateMissing.meaning(), Meaning::Deployment);
+        assert!(ClerkError::TemplateMissing.client_reason().contains("CLERK_JWT_TEMPLATE"));
+    }
+
+    #[test]
+    fn deployment_refusals_name_the_setting() {
+        let reason = refusal(StatusCode::BAD_REQUEST, "native_api_disabled");
+        let ClerkError::Refused(refusal) = reason else { unreachable!() };
+        assert!(refusal.client_reason().contains("Native API"));
     }
 }

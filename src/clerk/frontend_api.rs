@@ -51,6 +51,15 @@ impl FrontendApi {
         Self::parse(&format!("https://{host}"))
     }
 
+    /// A satellite domain's Frontend API, as Clerk's backend derives it: `https://clerk.<domain>`.
+    pub(crate) fn of_satellite(domain: &str) -> Result<Self, FrontendApiError> {
+        let domain = domain.trim().trim_start_matches("https://").trim_end_matches('/');
+        if !is_host_name(domain) {
+            return Err(FrontendApiError::InvalidUrl("a satellite domain must be a host name"));
+        }
+        Self::parse(&format!("https://clerk.{domain}"))
+    }
+
     /// The URL as text, without a trailing slash.
     pub(crate) fn as_str(&self) -> &str {
         &self.text
@@ -77,26 +86,75 @@ impl fmt::Debug for FrontendApi {
     }
 }
 
+/// Where requests to Clerk's Frontend API go, and which issuer (`iss`) its tokens carry: the
+/// same for a plain instance; apart behind a proxy, where requests go to the proxy but tokens
+/// keep the real Frontend API host (`@clerk/backend`: "tokens are issued by the actual Clerk
+/// API, not proxy"); both moved for a satellite domain.
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceSettings {
+    /// From the publishable key or the Frontend API URL.
+    pub(crate) primary: FrontendApi,
+    /// `CLERK_PROXY_URL`. Default: none.
+    pub(crate) proxy: Option<FrontendApi>,
+    /// `clerk.<CLERK_DOMAIN>` of a satellite. Default: none.
+    pub(crate) satellite: Option<FrontendApi>,
+    /// An explicit issuer. Default: none (derived).
+    pub(crate) issuer: Option<String>,
+}
+
+impl InstanceSettings {
+    pub(crate) fn new(primary: FrontendApi) -> Self {
+        Self { primary, proxy: None, satellite: None, issuer: None }
+    }
+
+    /// Where Frontend API requests go: the proxy, else the satellite's, else the instance's.
+    pub(crate) fn requests_to(&self) -> &FrontendApi {
+        self.proxy.as_ref().or(self.satellite.as_ref()).unwrap_or(&self.primary)
+    }
+
+    /// The `iss` Clerk's tokens carry: the configured one, else the satellite's Frontend API, else
+    /// the instance's (never the proxy's).
+    pub(crate) fn issuer(&self) -> &str {
+        match (&self.issuer, &self.satellite) {
+            (Some(issuer), _) => issuer,
+            (None, Some(satellite)) => satellite.as_str(),
+            (None, None) => self.primary.as_str(),
+        }
+    }
+}
+
 /// `localhost` or a loopback address (`127.0.0.0/8`, `[::1]`).
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The Frontend API host a publishable key carries: `pk_(test|live)_` + base64(`<host>$`).
+/// A DNS host name, maybe with a port: what Clerk's `isPublishableKey` accepts (a `.` in it) and
+/// nothing that could move the URL elsewhere (`/`, `\`, `@`, `?`, `#`, spaces, control characters).
+fn is_host_name(host: &str) -> bool {
+    host.contains('.')
+        && !host.starts_with(['.', '-', ':'])
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+}
+
+/// The Frontend API host a publishable key carries: `pk_(test|live)_` + base64(`<host>$`), split
+/// by `_` into exactly three parts, as Clerk's own parser requires.
 fn decode_publishable_key(key: &str) -> Result<String, FrontendApiError> {
     let invalid = FrontendApiError::InvalidPublishableKey;
+    let key = key.trim();
     let encoded = key
-        .trim()
         .strip_prefix("pk_test_")
-        .or_else(|| key.trim().strip_prefix("pk_live_"))
+        .or_else(|| key.strip_prefix("pk_live_"))
         .ok_or(invalid("must start with pk_test_ or pk_live_"))?;
+    if encoded.contains('_') {
+        return Err(invalid("must be pk_test_ or pk_live_ followed by base64"));
+    }
     let decoded = STANDARD_NO_PAD
         .decode(encoded.trim_end_matches('='))
         .map_err(|_| invalid("the part after the prefix is not base64"))?;
     let decoded = String::from_utf8(decoded).map_err(|_| invalid("does not decode to text"))?;
     let host = decoded.strip_suffix('$').ok_or(invalid("does not decode to a host followed by '$'"))?;
-    if host.is_empty() || host.contains(['$', '/', '?', '#', '@']) || host.contains(char::is_whitespace) {
+    if !is_host_name(host) {
         return Err(invalid("does not decode to a host name"));
     }
     Ok(host.to_owned())
@@ -134,6 +192,26 @@ mod tests {
         assert!(reason(&pk("pk_test_", "clerk.example.com$$")).contains("host"));
         assert!(reason(&pk("pk_test_", "$")).contains("host"));
         assert!(reason(&format!("pk_test_{}", STANDARD.encode([0xff, 0xfe, b'$']))).contains("text"));
+        for hostile in ["evil.example\\clerk.example.com$", "evil.example/x.com$", "a@b.com$", "localhost$", "a.com\n$"]
+        {
+            assert!(reason(&pk("pk_live_", hostile)).contains("host"), "{hostile:?}");
+        }
+        assert!(reason("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k_x").contains("base64"));
+    }
+
+    #[test]
+    fn behind_a_proxy_requests_move_but_the_issuer_stays() {
+        let mut instance =
+            InstanceSettings::new(FrontendApi::from_publishable_key(&pk("pk_live_", "clerk.example.com$")).unwrap());
+        assert_eq!(instance.issuer(), "https://clerk.example.com");
+        instance.proxy = Some(FrontendApi::parse("https://app.example.com/__clerk").unwrap());
+        assert_eq!(instance.requests_to().as_str(), "https://app.example.com/__clerk");
+        assert_eq!(instance.issuer(), "https://clerk.example.com");
+        instance.satellite = Some(FrontendApi::of_satellite("satellite.dev").unwrap());
+        assert_eq!(instance.issuer(), "https://clerk.satellite.dev");
+        instance.issuer = Some("https://issuer.example.com".into());
+        assert_eq!(instance.issuer(), "https://issuer.example.com");
+        assert!(FrontendApi::of_satellite("evil.com/x").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use aws_lc_rs::hmac;
@@ -16,8 +16,9 @@ use serde::Deserialize;
 use tracing::{debug, info, trace, warn};
 
 use super::credentials::Credentials;
-use super::error::FapiError;
-use super::fapi::{FapiClient, SignedIn};
+use super::error::{ClerkError, Meaning};
+use super::fapi::{ClientToken, FapiClient, SignedIn};
+use super::sign_in::SignInMethod;
 use super::throttle::{Backoff, FailureBudget, Settle};
 use crate::clock::from_unix;
 use crate::secret::Secret;
@@ -52,6 +53,10 @@ impl Default for SessionSettings {
     }
 }
 
+/// How long a refusal that will not change soon (a step the user must take, this deployment's
+/// setup) is answered again without asking Clerk, per credential.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
+
 /// An access token to hand out: a Clerk JWT and when it expires.
 #[derive(Debug)]
 pub(crate) struct AccessToken {
@@ -62,11 +67,11 @@ pub(crate) struct AccessToken {
 }
 
 impl AccessToken {
-    fn from_jwt(jwt: Secret) -> Result<Self, FapiError> {
+    fn from_jwt(jwt: Secret) -> Result<Self, ClerkError> {
         let compact = jwt.expose().split('.').count() == 3
             && jwt.expose().bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !compact {
-            return Err(FapiError::Malformed { reason: "a token from Clerk that is not a compact JWT".into() });
+            return Err(ClerkError::Malformed { reason: "a token from Clerk that is not a compact JWT".into() });
         }
         #[derive(Deserialize)]
         struct Expiry {
@@ -74,7 +79,7 @@ impl AccessToken {
         }
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
-            .map_err(|_| FapiError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
+            .map_err(|_| ClerkError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
         Ok(Self { jwt, expires_at: from_unix(expiry.exp) })
     }
 
@@ -92,7 +97,7 @@ impl AccessToken {
 #[derive(Debug, Clone)]
 pub(crate) enum SessionError {
     /// Clerk refused, failed, or could not be reached.
-    Clerk(FapiError),
+    Clerk(ClerkError),
     /// Too many failed sign-ins for this identifier lately: Clerk is not asked.
     Throttled { retry_after: Duration },
     /// Clerk's rate limit holds (a `429` now, or one whose `Retry-After` has not passed).
@@ -104,6 +109,7 @@ pub(crate) enum SessionError {
 /// The per-credential sessions of one layer.
 pub(crate) struct Sessions {
     fapi: FapiClient,
+    method: SignInMethod,
     organization: Option<String>,
     template: Option<String>,
     refresh_margin: Duration,
@@ -129,6 +135,8 @@ type CredentialKey = [u8; 32];
 struct Slot {
     /// The current token, read without a lock by every request.
     token: ArcSwapOption<AccessToken>,
+    /// Until when the last refusal is answered again without asking Clerk (see [`REFUSAL_MEMORY`]).
+    refused_until: ArcSwapOption<Instant>,
     /// Bumped when a renewal finishes, so requests that waited for it take its outcome.
     generation: AtomicU64,
     /// Held by the one renewal in flight; the others wait here.
@@ -144,19 +152,24 @@ struct Flight {
 /// A Clerk session this layer signed in and keeps using.
 struct LiveSession {
     client_token: Secret,
+    /// Clerk dropped the client (an empty client token in an answer): the session is unusable.
+    client_cleared: bool,
     id: String,
     expires_at: Option<SystemTime>,
+    /// The last token had from the session, for Clerk's outage mode (`expired_token`).
+    last_jwt: Option<Secret>,
     /// The organization made active on the session, once it is.
     organization_id: Option<String>,
 }
 
 impl Sessions {
-    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient) -> Self {
+    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod) -> Self {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let credential_key =
             hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("the system random source is available");
         Self {
             fapi,
+            method,
             organization: settings.organization.clone(),
             template: settings.jwt_template.clone(),
             refresh_margin: settings.refresh_margin,
@@ -180,6 +193,9 @@ impl Sessions {
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
             return Ok(token);
+        }
+        if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
+            return Box::pin(slot.remembered_refusal()).await;
         }
         // Boxed, so the cache hit above does not carry the renewal's state in its future.
         Box::pin(self.join_or_renew(key, slot, seen, credentials)).await
@@ -244,9 +260,16 @@ impl Sessions {
         credentials: &Credentials,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let outcome = self.renew_in(&mut flight, credentials).await.map(Arc::new);
-        if let Ok(token) = &outcome {
-            slot.token.store(Some(Arc::clone(token)));
-            self.live.insert(key, Arc::clone(slot));
+        match &outcome {
+            Ok(token) => {
+                slot.token.store(Some(Arc::clone(token)));
+                slot.refused_until.store(None);
+                self.live.insert(key, Arc::clone(slot));
+            }
+            Err(SessionError::Clerk(error)) if matches!(error.meaning(), Meaning::UserStep | Meaning::Deployment) => {
+                slot.refused_until.store(Instant::now().checked_add(REFUSAL_MEMORY).map(Arc::new));
+            }
+            Err(_) => {}
         }
         flight.outcome = Some(outcome.clone());
         slot.generation.fetch_add(1, Ordering::Release);
@@ -264,7 +287,7 @@ impl Sessions {
                     debug!(identifier, session_id = %session.id, "token refreshed from the session");
                     return Ok(token);
                 }
-                Err(error) if error.is_session_gone() => {
+                Err(error) if error.meaning() == Meaning::SessionGone => {
                     info!(identifier, session_id = %session.id, clerk_trace_id = error.trace_id(),
                         "Clerk ended the session; signing in again");
                 }
@@ -275,11 +298,13 @@ impl Sessions {
         let SignedIn { client_token, session } = self.sign_in(credentials).await?;
         let live = flight.session.insert(LiveSession {
             client_token,
+            client_cleared: false,
             id: session.id,
             expires_at: session.expires_at,
+            last_jwt: None,
             organization_id: None,
         });
-        self.token_from(live, Some(session.jwt))
+        self.token_from(live, session.jwt)
             .await
             .map_err(|error| self.clerk_failure(identifier, error, &self.session_backoff))
     }
@@ -298,7 +323,7 @@ impl Sessions {
             warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
             return Err(SessionError::Throttled { retry_after });
         }
-        match self.fapi.sign_in(credentials).await {
+        match self.method.sign_in(&self.fapi, credentials).await {
             Ok(signed_in) => {
                 self.failures.settle(identifier, Settle::Success);
                 info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
@@ -306,7 +331,8 @@ impl Sessions {
                 Ok(signed_in)
             }
             Err(error) => {
-                let settle = if error.is_credential_failure() { Settle::Failure } else { Settle::NotCounted };
+                let counted = error.meaning() == Meaning::WrongCredentials;
+                let settle = if counted { Settle::Failure } else { Settle::NotCounted };
                 self.failures.settle(identifier, settle);
                 Err(self.clerk_failure(identifier, error, &self.sign_in_backoff))
             }
@@ -315,33 +341,64 @@ impl Sessions {
 
     /// The token to hand out from a live session: activates the configured organization if it is
     /// not yet, then takes the template token, the token Clerk just gave (`fresh`), or a new one.
-    async fn token_from(&self, session: &mut LiveSession, mut fresh: Option<Secret>) -> Result<AccessToken, FapiError> {
+    async fn token_from(
+        &self,
+        session: &mut LiveSession,
+        mut fresh: Option<Secret>,
+    ) -> Result<AccessToken, ClerkError> {
         if let (Some(organization), None) = (&self.organization, &session.organization_id) {
             let reply = self.fapi.activate_organization(&session.client_token, &session.id, organization).await?;
             session.take_client_token(reply.client_token);
             session.organization_id = Some(reply.value.active_organization_id.unwrap_or_else(|| organization.clone()));
-            fresh = Some(reply.value.jwt);
+            fresh = reply.value.jwt;
         }
         let jwt = match (&self.template, fresh) {
-            (Some(template), _) => self.create_token(session, Some(template)).await?,
+            (Some(template), _) => self.template_token(session, template).await?,
             (None, Some(jwt)) => jwt,
             (None, None) => self.create_token(session, None).await?,
         };
+        session.last_jwt = Some(jwt.clone());
         AccessToken::from_jwt(jwt)
     }
 
-    async fn create_token(&self, session: &mut LiveSession, template: Option<&str>) -> Result<Secret, FapiError> {
+    /// A token of the configured template. Clerk answers `404 resource_not_found` both for a
+    /// missing session and a missing template: a plain token call on the same session tells
+    /// which, so a missing template never looks like a lost session (and a sign-in storm).
+    async fn template_token(&self, session: &mut LiveSession, template: &str) -> Result<Secret, ClerkError> {
+        match self.create_token(session, Some(template)).await {
+            Err(error) if error.is_not_found() => match self.create_token(session, None).await {
+                Ok(_) => {
+                    tracing::error!(template, "Clerk has no JWT template of this name (CLERK_JWT_TEMPLATE)");
+                    Err(ClerkError::TemplateMissing)
+                }
+                Err(session_error) => Err(session_error),
+            },
+            other => other,
+        }
+    }
+
+    /// A fresh token from the session; in Clerk's outage mode (`missing_expired_token`), asked
+    /// once more with the last token, as clerk-js does.
+    async fn create_token(&self, session: &mut LiveSession, template: Option<&str>) -> Result<Secret, ClerkError> {
         let organization_id = session.organization_id.as_deref();
-        let reply = self.fapi.create_token(&session.client_token, &session.id, template, organization_id).await?;
+        let (client_token, id) = (&session.client_token, &session.id);
+        let reply = match self.fapi.create_token(client_token, id, template, organization_id, None).await {
+            Err(error) if error.is_missing_expired_token() && session.last_jwt.is_some() => {
+                debug!(session_id = %session.id, "Clerk's outage mode: asking again with the last token");
+                let last = session.last_jwt.as_ref();
+                self.fapi.create_token(client_token, id, template, organization_id, last).await?
+            }
+            other => other?,
+        };
         session.take_client_token(reply.client_token);
         Ok(reply.value)
     }
 
     /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind.
-    fn clerk_failure(&self, identifier: &str, error: FapiError, backoff: &Backoff) -> SessionError {
+    fn clerk_failure(&self, identifier: &str, error: ClerkError, backoff: &Backoff) -> SessionError {
         warn!(client = %self.fingerprint(identifier), clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
         match error {
-            FapiError::RateLimited { retry_after, .. } => {
+            ClerkError::RateLimited { retry_after, .. } => {
                 backoff.hold(retry_after);
                 SessionError::RateLimited { retry_after }
             }
@@ -350,15 +407,24 @@ impl Sessions {
     }
 }
 
+impl Slot {
+    /// The outcome of the last renewal, which ended in a refusal that is still remembered.
+    async fn remembered_refusal(&self) -> Result<Arc<AccessToken>, SessionError> {
+        self.flight.lock().await.outcome.clone().unwrap_or(Err(SessionError::Internal))
+    }
+}
+
 impl LiveSession {
     fn is_live(&self) -> bool {
-        self.expires_at.is_none_or(|expires_at| expires_at > SystemTime::now())
+        !self.client_cleared && self.expires_at.is_none_or(|expires_at| expires_at > SystemTime::now())
     }
 
     /// Native clients keep whatever client token Clerk last handed back.
-    fn take_client_token(&mut self, client_token: Option<Secret>) {
-        if let Some(client_token) = client_token {
-            self.client_token = client_token;
+    fn take_client_token(&mut self, client_token: ClientToken) {
+        match client_token {
+            ClientToken::Unchanged => {}
+            ClientToken::Rotated(client_token) => self.client_token = client_token,
+            ClientToken::Cleared => self.client_cleared = true,
         }
     }
 }

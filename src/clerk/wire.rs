@@ -77,3 +77,40 @@ pub(super) struct ErrorMetaWire {
     #[serde(default)]
     pub(super) lockout_expires_in_seconds: Option<u64>,
 }
+
+/// A user of the Backend API (`object: "user"`): the fields that say whether a password may sign
+/// it in. All are required in Clerk's spec; missing ones are read as the safer value.
+#[derive(Deserialize)]
+pub(super) struct BapiUserWire {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) password_enabled: bool,
+    #[serde(default = "yes")]
+    pub(super) two_factor_enabled: bool,
+    #[serde(default)]
+    pub(super) totp_enabled: bool,
+    #[serde(default)]
+    pub(super) backup_code_enabled: bool,
+    #[serde(default = "yes")]
+    pub(super) banned: bool,
+    #[serde(default = "yes")]
+    pub(super) locked: bool,
+    #[serde(default)]
+    pub(super) lockout_expires_in_seconds: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `{"verified": true}` of `verify_password`.
+#[derive(Deserialize)]
+pub(super) struct VerifiedWire {
+    pub(super) verified: bool,
+}
+
+/// A sign-in token (`object: "sign_in_token"`).
+#[derive(Deserialize)]
+pub(super) struct SignInTokenWire {
+    pub(super) token: Option<Secret>,
+}

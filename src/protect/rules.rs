@@ -110,7 +110,7 @@ mod tests {
 
     fn admin() -> ClerkClaims {
         claims(
-            json!({"fea": "o:footprints", "o": {"id": "org_1", "slg": "acme", "rol": "admin", "per": "read,manage", "fpm": "3"}}),
+            json!({"v": 2, "fea": "o:footprints", "o": {"id": "org_1", "slg": "acme", "rol": "admin", "per": "read,manage", "fpm": "3"}}),
         )
     }
 

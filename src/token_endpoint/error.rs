@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::basic::BasicError;
 use super::response::no_store;
 use crate::body::json_response;
-use crate::clerk::error::{ClerkRefusal, FapiError, incomplete_reason};
+use crate::clerk::error::{ClerkError, Meaning};
 use crate::clerk::sessions::SessionError;
 
 /// Why a token request failed. Mapped to a status and an RFC 6749 §5.2 error in one place,
@@ -41,8 +41,8 @@ pub(crate) enum TokenError {
     },
     /// Clerk failed, timed out or could not be reached.
     ClerkUnavailable,
-    /// Clerk refused because of how this server is set up (see the logs).
-    Misconfigured,
+    /// Clerk refused because of how this server is set up: the text names the setting.
+    Misconfigured(String),
     Internal,
 }
 
@@ -86,7 +86,7 @@ impl TokenError {
                 (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable")
             }
             Self::ClerkUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
-            Self::Misconfigured | Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+            Self::Misconfigured(_) | Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
 }
@@ -116,7 +116,7 @@ impl fmt::Display for TokenError {
                 retry_after.as_secs().max(1)
             ),
             Self::ClerkUnavailable => f.write_str("the identity provider is unavailable; try again later"),
-            Self::Misconfigured => f.write_str("the token service is misconfigured"),
+            Self::Misconfigured(reason) => f.write_str(reason),
             Self::Internal => f.write_str("internal error"),
         }
     }
@@ -124,71 +124,76 @@ impl fmt::Display for TokenError {
 
 impl From<SessionError> for TokenError {
     fn from(error: SessionError) -> Self {
-        match error {
-            SessionError::Throttled { retry_after } => Self::Throttled { retry_after },
-            SessionError::RateLimited { retry_after } => Self::ClerkRateLimited { retry_after },
-            SessionError::Internal => Self::Internal,
-            SessionError::Clerk(error) => match error {
-                FapiError::Refused(refusal) => refused(&refusal),
-                FapiError::SignInIncomplete { status } => Self::CredentialsRefused(incomplete_reason(&status)),
-                FapiError::RateLimited { retry_after, .. } => Self::ClerkRateLimited { retry_after },
-                FapiError::ServerError { .. }
-                | FapiError::Timeout
-                | FapiError::Unreachable { .. }
-                | FapiError::Malformed { .. } => Self::ClerkUnavailable,
-            },
+        let error = match error {
+            SessionError::Throttled { retry_after } => return Self::Throttled { retry_after },
+            SessionError::RateLimited { retry_after } => return Self::ClerkRateLimited { retry_after },
+            SessionError::Internal => return Self::Internal,
+            SessionError::Clerk(error) => error,
+        };
+        match (error.meaning(), &error) {
+            (Meaning::WrongCredentials | Meaning::UserStep, _) => Self::CredentialsRefused(error.client_reason()),
+            (Meaning::Deployment, _) => {
+                tracing::error!(clerk_trace_id = error.trace_id(), %error,
+                    "Clerk refused a call because of this server's configuration");
+                Self::Misconfigured(error.client_reason())
+            }
+            (_, ClerkError::RateLimited { retry_after, .. }) => Self::ClerkRateLimited { retry_after: *retry_after },
+            (Meaning::RateLimited | Meaning::Unavailable | Meaning::SessionGone, _) => Self::ClerkUnavailable,
         }
     }
-}
-
-/// Clerk's refusals about the user are the client's `invalid_client`, with Clerk's reason; the
-/// others (native API off, a missing template, ...) are this server's configuration.
-fn refused(refusal: &ClerkRefusal) -> TokenError {
-    if refusal.is_about_the_user() {
-        return TokenError::CredentialsRefused(refusal.client_reason());
-    }
-    tracing::error!(code = %refusal.code, status = refusal.status.as_u16(), clerk_trace_id = refusal.trace_id.as_deref(),
-        message = %refusal.message, "Clerk refused a call because of this server's configuration");
-    TokenError::Misconfigured
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clerk::error::ClerkRefusal;
 
-    fn refusal(status: StatusCode, code: &str) -> ClerkRefusal {
-        ClerkRefusal {
+    fn refused(status: StatusCode, code: &str) -> TokenError {
+        TokenError::from(SessionError::Clerk(ClerkError::Refused(ClerkRefusal {
             status,
             code: code.into(),
             message: "Clerk says so".into(),
             lockout_expires_in: Some(Duration::from_secs(1790)),
             trace_id: None,
-        }
+        })))
     }
 
     #[test]
     fn clerk_refusals_about_the_user_are_invalid_client_with_a_reason() {
-        let text = |status, code| match refused(&refusal(status, code)) {
+        let text = |status, code| match refused(status, code) {
             TokenError::CredentialsRefused(reason) => reason,
             other => panic!("{code}: expected a refusal, got {other:?}"),
         };
         assert_eq!(text(StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect"), "the password is incorrect");
         assert_eq!(text(StatusCode::UNPROCESSABLE_ENTITY, "form_identifier_not_found"), "no user with this client_id");
         assert_eq!(text(StatusCode::FORBIDDEN, "user_locked"), "the account is locked; try again in 30 minutes");
-        assert_eq!(text(StatusCode::UNPROCESSABLE_ENTITY, "some_new_code"), "Clerk says so");
         assert!(text(StatusCode::NOT_FOUND, "organization_not_found_or_unauthorized").contains("organization"));
+        let incomplete =
+            TokenError::from(SessionError::Clerk(ClerkError::SignInIncomplete { status: "needs_client_trust".into() }));
+        assert!(incomplete.to_string().contains("Device Trust"), "{incomplete}");
     }
 
     #[test]
-    fn clerk_refusals_about_the_setup_are_server_errors() {
-        for (status, code) in [
-            (StatusCode::BAD_REQUEST, "native_api_disabled"),
-            (StatusCode::UNAUTHORIZED, "dev_browser_unauthenticated"),
-            (StatusCode::NOT_FOUND, "resource_not_found"),
+    fn clerk_refusals_about_the_setup_are_server_errors_that_name_the_setting() {
+        for (status, code, setting) in [
+            (StatusCode::BAD_REQUEST, "native_api_disabled", "Native API"),
+            (StatusCode::UNAUTHORIZED, "dev_browser_unauthenticated", "CLERK_FRONTEND_API_URL"),
+            (StatusCode::UNAUTHORIZED, "requires_captcha", "CAPTCHA"),
+            (StatusCode::UNAUTHORIZED, "clerk_key_invalid", "CLERK_SECRET_KEY"),
+            (StatusCode::UNPROCESSABLE_ENTITY, "some_new_code", "logs"),
         ] {
-            let error = refused(&refusal(status, code));
-            assert!(matches!(error, TokenError::Misconfigured), "{code}");
+            let error = refused(status, code);
+            assert!(matches!(&error, TokenError::Misconfigured(reason) if reason.contains(setting)), "{code}: {error}");
             assert_eq!(error.status_and_code(), (StatusCode::INTERNAL_SERVER_ERROR, "server_error"));
         }
+    }
+
+    #[test]
+    fn clerk_being_down_or_busy_is_temporarily_unavailable() {
+        assert_eq!(refused(StatusCode::CONFLICT, "resource_locked").status_and_code().0, 503);
+        assert_eq!(refused(StatusCode::UNPROCESSABLE_ENTITY, "missing_expired_token").status_and_code().0, 503);
+        let limited = ClerkError::RateLimited { retry_after: Duration::from_secs(7), trace_id: None };
+        let error = TokenError::from(SessionError::Clerk(limited));
+        assert!(matches!(error, TokenError::ClerkRateLimited { retry_after } if retry_after.as_secs() == 7));
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct VerifySettings {
     pub(crate) allow_pending_sessions: bool,
     /// Verified tokens remembered until they expire; 0: none. Default: 10,000.
     pub(crate) verified_token_capacity: usize,
+    /// Accept JWT template tokens (`cat` `cl_B7d4PD222AAA`), as the layer hands them out when it is
+    /// configured with a template. Default: no, as Clerk's SDKs since 2026-08.
+    pub(crate) accept_template_tokens: bool,
 }
 
 impl Default for VerifySettings {
@@ -42,6 +45,7 @@ impl Default for VerifySettings {
             authorized_parties: Vec::new(),
             allow_pending_sessions: false,
             verified_token_capacity: 10_000,
+            accept_template_tokens: false,
         }
     }
 }
@@ -61,6 +65,7 @@ pub(crate) struct Verifier {
     leeway: u64,
     authorized_parties: Vec<String>,
     reject_pending: bool,
+    accept_template_tokens: bool,
     verified: Option<VerifiedTokens>,
 }
 
@@ -81,6 +86,7 @@ impl Verifier {
             leeway,
             authorized_parties: settings.authorized_parties.clone(),
             reject_pending: !settings.allow_pending_sessions,
+            accept_template_tokens: settings.accept_template_tokens,
             verified: (settings.verified_token_capacity > 0)
                 .then(|| VerifiedTokens::new(settings.verified_token_capacity, leeway)),
         }
@@ -92,7 +98,7 @@ impl Verifier {
         if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys)) {
             return Verdict::Verified(claims);
         }
-        let header = match Header::parse(token) {
+        let header = match self.header(token) {
             Ok(header) => header,
             Err(error) => return Verdict::Refused(error),
         };
@@ -110,7 +116,7 @@ impl Verifier {
     /// Verifies `token`, fetching Clerk's keys first when it names one not at hand (at most once
     /// per refetch interval, shared with concurrent callers).
     pub(crate) async fn verify_fetching_keys(self: Arc<Self>, token: String) -> Result<ClerkClaims, AuthError> {
-        let header = Header::parse(&token)?;
+        let header = self.header(&token)?;
         match self.keys.key_after_refetch(header.kid.as_deref()).await {
             Ok(Some(key)) => {
                 let claims = self.check(&token, &key)?;
@@ -118,6 +124,18 @@ impl Verifier {
             }
             Ok(None) => Err(AuthError::UnknownKey),
             Err(jwks::KeysUnavailable) => Err(AuthError::KeysUnavailable),
+        }
+    }
+
+    /// The JOSE header, with the token category policy: machine (M2M) tokens are never user
+    /// sessions; JWT template tokens only where the layer hands them out; session tokens, tokens
+    /// of instances that stamp no category, and tokens without `cat` as usual.
+    fn header(&self, token: &str) -> Result<Header, AuthError> {
+        let header = Header::parse(token)?;
+        match header.cat.as_deref() {
+            None | Some(CATEGORY_SESSION | CATEGORY_IGNORE) => Ok(header),
+            Some(CATEGORY_TEMPLATE) if self.accept_template_tokens => Ok(header),
+            Some(_) => Err(AuthError::NotASessionToken),
         }
     }
 
@@ -136,6 +154,9 @@ impl Verifier {
                 return Err(AuthError::WrongAuthorizedParty);
             }
         }
+        if claims.get("sub").and_then(Value::as_str).is_some_and(|sub| sub.starts_with("mch_")) {
+            return Err(AuthError::NotASessionToken);
+        }
         if self.reject_pending && claims.get("sts").and_then(Value::as_str) == Some("pending") {
             return Err(AuthError::SessionPending);
         }
@@ -150,12 +171,22 @@ impl Verifier {
     }
 }
 
+/// `cat` of a session token.
+const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
+/// `cat` of a JWT template token (no `sid`; outlives the revocation of its session).
+const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
+/// `cat` stamped on every token by instances that opt out of categories.
+const CATEGORY_IGNORE: &str = "cl_I7d4PD111III";
+
 /// The JOSE header fields the rules look at, read before any key is looked up.
 #[derive(Deserialize)]
 struct Header {
     alg: String,
     #[serde(default)]
     typ: Option<String>,
+    /// Clerk's token category (`@clerk/backend` `tokens/jwtCategories.ts`).
+    #[serde(default)]
+    cat: Option<String>,
     #[serde(default)]
     kid: Option<String>,
 }
