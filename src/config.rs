@@ -12,6 +12,7 @@ use crate::discovery::DiscoverySettings;
 use crate::protect::{AccessRule, ErrorStyle, ProtectionSettings};
 use crate::routes::RouteSettings;
 use crate::token_endpoint::TokenEndpointSettings;
+use crate::token_endpoint::basic::CredentialEncoding;
 use crate::verify::VerifySettings;
 use crate::verify::jwks::{FixedKey, KeySettings};
 
@@ -50,7 +51,8 @@ const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
 /// | JWT template ([`with_jwt_template`](Self::with_jwt_template)) | none: Clerk's session token |
 /// | timeout of each call to Clerk ([`with_http_timeout`](Self::with_http_timeout)) | 10 s |
 /// | token request body limit ([`with_max_body_size`](Self::with_max_body_size)) | 16 KiB |
-/// | form-decoding of Basic credentials ([`with_form_encoded_credentials`](Self::with_form_encoded_credentials)) | off: taken as sent (RFC 7617) |
+/// | form-decoding of Basic credentials ([`with_form_encoded_credentials`](Self::with_form_encoded_credentials)) | per request: form-decoded (RFC 6749 §2.3.1) when escapes say so, else as sent (RFC 7617) |
+/// | refused credentials ([`with_pact_v2_invalid_client`](Self::with_pact_v2_invalid_client)) | `401 invalid_client` with `WWW-Authenticate` (RFC 6749 §5.2) |
 /// | Basic realm ([`with_realm`](Self::with_realm)) | `clerk-basic-auth` |
 /// | least time left on a cached token handed out ([`with_refresh_margin`](Self::with_refresh_margin)) | 15 s |
 /// | credentials with a cached Clerk session ([`with_session_capacity`](Self::with_session_capacity)) | 10,000 |
@@ -64,9 +66,9 @@ const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
 /// | JWKS refresh ([`with_jwks_ttl`](Self::with_jwks_ttl)) | every 5 min |
 /// | networkless key ([`with_jwt_key`](Self::with_jwt_key)) | none: keys come from the JWKS |
 /// | verified tokens remembered ([`with_verified_token_cache`](Self::with_verified_token_cache)) | 10,000 |
-/// | discovery routes ([`with_openid_configuration_path`](Self::with_openid_configuration_path), [`with_jwks_path`](Self::with_jwks_path)) | `/.well-known/openid-configuration`, `/jwks` |
+/// | discovery routes ([`with_openid_configuration_path`](Self::with_openid_configuration_path), [`with_oauth_metadata_path`](Self::with_oauth_metadata_path), [`with_jwks_path`](Self::with_jwks_path)) | `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`, `/jwks` |
 /// | forwarding headers for discovery URLs ([`with_forwarded_headers`](Self::with_forwarded_headers)) | honoured |
-/// | error bodies on protected routes ([`with_error_style`](Self::with_error_style)) | PACT v2, iLEAP under `/2/ileap/` |
+/// | error bodies on protected routes ([`with_error_style`](Self::with_error_style), [`with_error_style_for`](Self::with_error_style_for)) | by route: PACT v3 under `/3/`, iLEAP under `/2/ileap/`, PACT v2 elsewhere |
 /// | access rules ([`with_access_rule`](Self::with_access_rule)) | none |
 ///
 /// # Example
@@ -326,12 +328,26 @@ impl ClerkBasicAuthConfig {
         self
     }
 
-    /// Form-decode the Basic user name and password before use, as RFC 6749 §2.3.1 asks of
-    /// OAuth clients (`%3A` becomes `:`, `+` a space). Default: off, the credentials are taken as
-    /// sent (RFC 7617), which is what iLEAP and PACT clients do; turn it on only if your clients
-    /// encode.
+    /// Fix how the Basic user name and password are read: `true` form-decodes them always, as RFC
+    /// 6749 §2.3.1 asks of OAuth clients (`%40` becomes `@`, `+` a space); `false` takes them as
+    /// sent (RFC 7617), always. Default: neither, each request is told apart: credentials are
+    /// form-decoded when the user name carries a `%XX` escape (Clerk identifiers cannot hold `%`)
+    /// or, for a user name a form encoder leaves as it is, when the password carries one and
+    /// nothing a form encoder would have escaped. Node's `openid-client` and `oauth4webapi` encode;
+    /// curl, Python's authlib and requests-oauthlib and the PACT conformance tool do not; both get
+    /// in with no setting. The layer never tries both readings at Clerk, which would spend the
+    /// user's lockout budget.
     pub fn with_form_encoded_credentials(mut self, enabled: bool) -> Self {
-        self.token_endpoint.form_encoded_credentials = enabled;
+        self.token_endpoint.credential_encoding =
+            if enabled { CredentialEncoding::FormEncoded } else { CredentialEncoding::Raw };
+        self
+    }
+
+    /// Answer refused credentials sent with HTTP Basic with `400 invalid_client`, as PACT v2's
+    /// example does, instead of RFC 6749 §5.2's `401 invalid_client` with
+    /// `WWW-Authenticate: Basic` (which PACT v3 allows too). Default: off, RFC 6749.
+    pub fn with_pact_v2_invalid_client(mut self, enabled: bool) -> Self {
+        self.token_endpoint.invalid_client_as_400 = enabled;
         self
     }
 
@@ -464,6 +480,13 @@ impl ClerkBasicAuthConfig {
         self
     }
 
+    /// Serve the RFC 8414 authorization server metadata (what OAuth-only clients fetch) at
+    /// `path`, or not at all with `None`. Default: `/.well-known/oauth-authorization-server`.
+    pub fn with_oauth_metadata_path(mut self, path: Option<&str>) -> Self {
+        self.routes.oauth_metadata_path = path.map(|path| absolute_path(path.to_owned()));
+        self
+    }
+
     /// Serve Clerk's signing keys (a JWKS) at `path`, or not at all with `None`. Default: `/jwks`.
     pub fn with_jwks_path(mut self, path: Option<&str>) -> Self {
         self.routes.jwks_path = path.map(|path| absolute_path(path.to_owned()));
@@ -493,9 +516,26 @@ impl ClerkBasicAuthConfig {
         self
     }
 
-    /// How refusals on protected routes are answered. Default: [`ErrorStyle::pact_v2`].
+    /// How refusals on every protected route are answered (prefixes given to
+    /// [`with_error_style_for`](Self::with_error_style_for) excepted). Default:
+    /// [`ErrorStyle::by_route`]: PACT v3 under `/3/`, iLEAP under `/2/ileap/`, PACT v2 elsewhere.
     pub fn with_error_style(mut self, style: ErrorStyle) -> Self {
-        self.protection.error_style = style;
+        self.protection.error_styles.all = style;
+        self
+    }
+
+    /// How refusals on routes under `prefix` are answered; the longest matching prefix wins.
+    ///
+    /// ```
+    /// use clerk_basic_auth::{ClerkBasicAuthConfig, ErrorStyle};
+    ///
+    /// // A PACT v2 API served under /pact/ instead of /2/.
+    /// let config = ClerkBasicAuthConfig::new("https://clerk.example.com")?
+    ///     .with_error_style_for("/pact/", ErrorStyle::pact_v2());
+    /// # Ok::<(), clerk_basic_auth::ConfigError>(())
+    /// ```
+    pub fn with_error_style_for(mut self, prefix: impl Into<String>, style: ErrorStyle) -> Self {
+        self.protection.error_styles.by_prefix.push((absolute_path(prefix.into()), style));
         self
     }
 

@@ -77,18 +77,20 @@ impl Discovery {
         })
     }
 
-    /// `GET /.well-known/openid-configuration`.
-    pub(crate) fn openid_configuration<B>(&self, request: &Request<B>) -> Response<Bytes> {
+    /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery, which PACT names) and
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414, which OAuth-only clients such as
+    /// oauth4webapi fetch): one document, advertising only what is served: the token endpoint,
+    /// the client-credentials grant, both client authentication methods, the signing keys.
+    pub(crate) fn metadata<B>(&self, request: &Request<B>) -> Response<Bytes> {
         #[derive(Serialize)]
         struct Document<'a> {
             issuer: &'a str,
             token_endpoint: String,
             jwks_uri: String,
             grant_types_supported: [&'static str; 1],
-            token_endpoint_auth_methods_supported: [&'static str; 1],
-            response_types_supported: [&'static str; 1],
-            subject_types_supported: [&'static str; 1],
-            id_token_signing_alg_values_supported: [&'static str; 1],
+            token_endpoint_auth_methods_supported: [&'static str; 2],
+            /// Required by both specs; empty, as there is no authorization endpoint.
+            response_types_supported: [&'static str; 0],
         }
         if let Some(refusal) = only_get(request.method()) {
             return refusal;
@@ -103,10 +105,8 @@ impl Discovery {
             token_endpoint: format!("{base}{}", self.token_path),
             jwks_uri,
             grant_types_supported: ["client_credentials"],
-            token_endpoint_auth_methods_supported: ["client_secret_basic"],
-            response_types_supported: ["token"],
-            subject_types_supported: ["public"],
-            id_token_signing_alg_values_supported: ["RS256"],
+            token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+            response_types_supported: [],
         };
         let mut response = json_response(StatusCode::OK, &document);
         let headers = response.headers_mut();
@@ -141,7 +141,15 @@ impl Discovery {
             .host
             .filter(|host| is_host(host))
             .or_else(|| header_text(headers, HOST.as_str()).filter(|host| is_host(host)).map(str::to_owned))
-            .or_else(|| request.uri().authority().map(|authority| authority.as_str().to_owned()))
+            .or_else(|| {
+                // An absolute-form target: its host and port only, never user info.
+                let authority = request.uri().authority()?;
+                let host = match authority.port_u16() {
+                    Some(port) => format!("{}:{port}", authority.host()),
+                    None => authority.host().to_owned(),
+                };
+                is_host(&host).then_some(host)
+            })
             .unwrap_or_else(|| "localhost".to_owned());
         let prefix = forwarded.prefix.unwrap_or_default();
         format!("{scheme}://{host}{prefix}")
@@ -186,7 +194,7 @@ impl Forwarded {
         forwarded.host = forwarded.host.or_else(|| first("x-forwarded-host").map(str::to_owned));
         forwarded.prefix = first("x-forwarded-prefix")
             .map(|prefix| prefix.trim_end_matches('/'))
-            .filter(|prefix| prefix.starts_with('/') && prefix.bytes().all(is_path_byte))
+            .filter(|prefix| is_path_prefix(prefix))
             .map(str::to_owned);
         forwarded
     }
@@ -200,6 +208,15 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// could break out of a URL.
 fn is_host(host: &str) -> bool {
     !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'))
+}
+
+/// A path that starts with exactly one `/` and has no `.` or `..` segment: it cannot name another
+/// host (`//evil.example`) or climb out of the server's paths.
+fn is_path_prefix(prefix: &str) -> bool {
+    prefix.starts_with('/')
+        && !prefix.starts_with("//")
+        && prefix.bytes().all(is_path_byte)
+        && prefix.split('/').all(|segment| segment != "." && segment != "..")
 }
 
 fn is_path_byte(byte: u8) -> bool {
@@ -217,7 +234,7 @@ mod tests {
     }
 
     fn document(discovery: &Discovery, request: Request<()>) -> serde_json::Value {
-        let response = discovery.openid_configuration(&request);
+        let response = discovery.metadata(&request);
         assert_eq!(response.status(), 200);
         serde_json::from_slice(response.body()).unwrap()
     }
@@ -230,16 +247,21 @@ mod tests {
         assert_eq!(doc["token_endpoint"], "http://api.example.com:8080/auth/token");
         assert_eq!(doc["jwks_uri"], "http://api.example.com:8080/jwks");
         assert_eq!(doc["grant_types_supported"], serde_json::json!(["client_credentials"]));
-        assert_eq!(doc["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic"]));
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post"])
+        );
+        assert_eq!(doc["response_types_supported"], serde_json::json!([]), "no authorization endpoint");
+        assert!(doc.get("id_token_signing_alg_values_supported").is_none(), "no ID tokens are issued");
     }
 
     #[test]
     fn only_a_configured_base_url_makes_the_document_cacheable() {
         let request = || Request::get("/").header("host", "api.example.com").body(()).unwrap();
-        let derived = discovery(|c| c).openid_configuration(&request());
+        let derived = discovery(|c| c).metadata(&request());
         assert_eq!(derived.headers()[CACHE_CONTROL], "no-store");
         let fixed = discovery(|c| c.with_public_base_url("https://api.example.com").unwrap());
-        assert_eq!(fixed.openid_configuration(&request()).headers()[CACHE_CONTROL], "public, max-age=300");
+        assert_eq!(fixed.metadata(&request()).headers()[CACHE_CONTROL], "public, max-age=300");
     }
 
     #[test]
@@ -282,6 +304,23 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_prefixes_that_leave_the_server_and_hosts_with_user_info_are_dropped() {
+        for prefix in ["//evil.example", "/../../x", "/a/./b", "/a/../b"] {
+            let request = Request::get("/")
+                .header("host", "api.example.com")
+                .header("x-forwarded-prefix", prefix)
+                .body(())
+                .unwrap();
+            assert_eq!(document(&discovery(|c| c), request)["issuer"], "http://api.example.com", "{prefix}");
+        }
+        let absolute = Request::get("http://user@evil.example:8443/.well-known/openid-configuration")
+            .header("host", "bad host")
+            .body(())
+            .unwrap();
+        assert_eq!(document(&discovery(|c| c), absolute)["issuer"], "http://evil.example:8443");
+    }
+
+    #[test]
     fn a_configured_base_url_and_paths_are_used_as_they_are() {
         let configured = discovery(|c| {
             c.with_public_base_url("https://api.example.com/pact/")
@@ -296,7 +335,7 @@ mod tests {
 
     #[test]
     fn only_get_and_head() {
-        let response = discovery(|c| c).openid_configuration(&Request::post("/").body(()).unwrap());
+        let response = discovery(|c| c).metadata(&Request::post("/").body(()).unwrap());
         assert_eq!(response.status(), 405);
         assert_eq!(response.headers()[ALLOW], "GET, HEAD");
     }

@@ -165,9 +165,7 @@ where
         let shared = &self.shared;
         match shared.routes.branch(request.uri().path()) {
             Branch::TokenEndpoint => ResponseFuture::written(shared.token_endpoint.respond(request)),
-            Branch::OpenIdConfiguration => {
-                ResponseFuture::written(Written::now(shared.discovery.openid_configuration(&request)))
-            }
+            Branch::Metadata => ResponseFuture::written(Written::now(shared.discovery.metadata(&request))),
             Branch::Jwks => ResponseFuture::written(shared.discovery.jwks(&request)),
             Branch::Public => ResponseFuture::inner(self.inner.call(request)),
             Branch::Protected => match shared.protection.admit(request) {

@@ -4,7 +4,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Branch {
     TokenEndpoint,
-    OpenIdConfiguration,
+    /// The OpenID and RFC 8414 discovery documents.
+    Metadata,
     Jwks,
     Public,
     Protected,
@@ -17,6 +18,8 @@ pub(crate) struct RouteSettings {
     pub(crate) token_path: String,
     /// Default: `/.well-known/openid-configuration`.
     pub(crate) openid_configuration_path: Option<String>,
+    /// Default: `/.well-known/oauth-authorization-server` (RFC 8414).
+    pub(crate) oauth_metadata_path: Option<String>,
     /// Default: `/jwks`.
     pub(crate) jwks_path: Option<String>,
     /// Paths passed through untouched. Default: none.
@@ -32,6 +35,7 @@ impl Default for RouteSettings {
         Self {
             token_path: "/auth/token".to_owned(),
             openid_configuration_path: Some("/.well-known/openid-configuration".to_owned()),
+            oauth_metadata_path: Some("/.well-known/oauth-authorization-server".to_owned()),
             jwks_path: Some("/jwks".to_owned()),
             public_paths: Vec::new(),
             public_prefixes: Vec::new(),
@@ -58,8 +62,10 @@ impl Routes {
         let settings = &self.settings;
         if path == settings.token_path {
             Branch::TokenEndpoint
-        } else if settings.openid_configuration_path.as_deref() == Some(path) {
-            Branch::OpenIdConfiguration
+        } else if settings.openid_configuration_path.as_deref() == Some(path)
+            || settings.oauth_metadata_path.as_deref() == Some(path)
+        {
+            Branch::Metadata
         } else if settings.jwks_path.as_deref() == Some(path) {
             Branch::Jwks
         } else if self.is_public(path) {
@@ -91,7 +97,8 @@ mod tests {
     fn by_default_everything_but_the_layers_own_routes_is_protected() {
         let routes = Routes::new(&config().with_public_path("/health").routes);
         assert_eq!(routes.branch("/auth/token"), Branch::TokenEndpoint);
-        assert_eq!(routes.branch("/.well-known/openid-configuration"), Branch::OpenIdConfiguration);
+        assert_eq!(routes.branch("/.well-known/openid-configuration"), Branch::Metadata);
+        assert_eq!(routes.branch("/.well-known/oauth-authorization-server"), Branch::Metadata);
         assert_eq!(routes.branch("/jwks"), Branch::Jwks);
         assert_eq!(routes.branch("/health"), Branch::Public);
         assert_eq!(routes.branch("/health/deep"), Branch::Protected);

@@ -93,7 +93,7 @@ async fn the_token_endpoint_answers_through_hyper() {
     assert_eq!((claims["sub"].as_str(), claims["o"]["id"].as_str()), (Some(USER_ID), Some(ORG)));
 
     let (status, body) = json_of(token_request(server.addr, USER, "wrong-password").send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     let response = http().get(server.url("/auth/token")).basic_auth(USER, Some(PASSWORD)).send().await.unwrap();
     assert_eq!(response.status(), 405);
     let (status, discovery) =

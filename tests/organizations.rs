@@ -28,7 +28,7 @@ async fn an_organization_the_user_is_not_in_is_refused_and_does_not_sign_in_agai
     for _ in 0..3 {
         let (status, body) =
             json_of(token_request(addr, "loner@way.cloud", "LonerPassword1").send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
         assert!(body["error_description"].as_str().unwrap().contains("not a member"), "{body}");
     }
     let stats = clerk.stats();

@@ -106,7 +106,7 @@ async fn repeated_wrong_passwords_are_throttled_before_they_reach_clerk() {
     let addr = serve(config(&clerk)).await;
     for attempt in 1..=5 {
         let (status, body) = json_of(token_request(addr, USER, "wrong").send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "attempt {attempt}");
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "attempt {attempt}");
     }
     let response = token_request(addr, USER, "wrong").send().await.unwrap();
     assert_eq!(response.status(), 429);
@@ -126,16 +126,16 @@ async fn a_success_resets_the_failure_count_and_cached_sessions_are_not_throttle
     let addr = serve(config(&clerk).with_failure_throttle(2, Duration::from_secs(60))).await;
     access_token(addr, USER, PASSWORD).await;
     for _ in 0..2 {
-        assert_eq!(token_request(addr, USER, "wrong").send().await.unwrap().status(), 400);
+        assert_eq!(token_request(addr, USER, "wrong").send().await.unwrap().status(), 401);
     }
     assert_eq!(token_request(addr, USER, "wrong").send().await.unwrap().status(), 429);
     // The right password still has its cached session: no sign-in needed, no throttle.
     assert_eq!(token_request(addr, USER, PASSWORD).send().await.unwrap().status(), 200);
 
     let fresh = serve(config(&clerk).with_failure_throttle(2, Duration::from_secs(60))).await;
-    assert_eq!(token_request(fresh, USER, "wrong").send().await.unwrap().status(), 400);
+    assert_eq!(token_request(fresh, USER, "wrong").send().await.unwrap().status(), 401);
     access_token(fresh, USER, PASSWORD).await;
-    assert_eq!(token_request(fresh, USER, "wrong").send().await.unwrap().status(), 400, "the count started over");
+    assert_eq!(token_request(fresh, USER, "wrong").send().await.unwrap().status(), 401, "the count started over");
 }
 
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn concurrent_wrong_passwords_share_one_failure() {
         .map(|_| tokio::spawn(async move { token_request(addr, USER, "wrong").send().await.unwrap().status() }))
         .collect();
     for request in requests {
-        assert_eq!(request.await.unwrap(), 400);
+        assert_eq!(request.await.unwrap(), 401);
     }
     assert_eq!(clerk.stats().sign_in_attempts, 1);
 }
@@ -232,7 +232,7 @@ async fn a_different_password_for_the_same_identifier_never_hits_the_cache() {
     let addr = serve(config(&clerk)).await;
     access_token(addr, USER, PASSWORD).await;
     let (status, _) = json_of(token_request(addr, USER, "HelloPrimaryData ").send().await.unwrap()).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 401);
     assert_eq!(clerk.stats().sign_in_attempts, 2);
 }
 
@@ -266,7 +266,7 @@ async fn a_flood_of_made_up_credentials_neither_stops_refreshes_nor_evicts_sessi
     let first = access_token(addr, USER, PASSWORD).await;
     for i in 0..12 {
         let status = token_request(addr, &format!("attacker{i}@evil.example"), "guess").send().await.unwrap().status();
-        assert!(status == 400 || status == 429, "{status}");
+        assert!(status == 401 || status == 429, "{status}");
     }
     assert_eq!(
         token_request(addr, "member@way.cloud", "MemberPassword1").send().await.unwrap().status(),
@@ -296,7 +296,7 @@ async fn concurrent_different_wrong_passwords_stay_within_the_failure_budget() {
         statuses.push(request.await.unwrap().as_u16());
     }
     statuses.sort();
-    assert_eq!(statuses, [[400; 5].as_slice(), [429; 15].as_slice()].concat());
+    assert_eq!(statuses, [[401; 5].as_slice(), [429; 15].as_slice()].concat());
     assert_eq!(clerk.stats().sign_in_attempts, 5, "only the budget reached Clerk");
 }
 

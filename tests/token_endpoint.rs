@@ -92,7 +92,7 @@ async fn missing_or_garbled_basic_credentials_are_401_invalid_client_with_a_chal
 }
 
 #[tokio::test]
-async fn clerk_refusals_are_400_invalid_client_that_say_why() {
+async fn clerk_refusals_are_401_invalid_client_with_a_challenge_that_say_why() {
     let clerk = clerk().await;
     let addr = serve(config(&clerk)).await;
     let cases = [
@@ -104,7 +104,7 @@ async fn clerk_refusals_are_400_invalid_client_that_say_why() {
     ];
     for (user, password, reason) in cases {
         let (status, body) = json_of(token_request(addr, user, password).send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{user}: {body}");
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{user}: {body}");
         let description = body["error_description"].as_str().unwrap();
         assert!(description.contains(reason), "{user}: {description}");
         assert!(!body.to_string().contains(password), "{user}: the password leaked into {body}");
@@ -150,13 +150,13 @@ async fn passwords_with_colons_and_non_ascii_characters_are_taken_as_sent() {
 }
 
 #[tokio::test]
-async fn form_encoded_credentials_are_decoded_only_when_asked() {
+async fn form_encoded_credentials_are_decoded_with_no_setting_unless_forced_raw() {
     let clerk = clerk().await;
-    let raw = serve(config(&clerk)).await;
-    let decoding = serve(config(&clerk).with_form_encoded_credentials(true)).await;
+    let raw = serve(config(&clerk).with_form_encoded_credentials(false)).await;
+    let decoding = serve(config(&clerk)).await;
     let (user, password) = ("colon%40way.cloud", "pa%3Ass%3Aw%C3%B6rd+%E2%9C%93+%F0%9F%94%91");
     let (status, body) = json_of(token_request(raw, user, password).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")));
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
     assert_eq!(claims_of(&access_token(decoding, user, password).await)["sub"], "user_colon");
 }
 

@@ -18,7 +18,7 @@ use crate::verify::{Verdict, Verifier};
 pub use rules::AccessRule;
 use rules::check_rules;
 pub use style::ErrorStyle;
-pub(crate) use style::keys_unavailable;
+pub(crate) use style::{ErrorStyles, keys_unavailable};
 
 /// What the protection of the protected routes does, each with its default.
 #[derive(Debug, Clone)]
@@ -29,8 +29,8 @@ pub(crate) struct ProtectionSettings {
     pub(crate) organization_required: bool,
     /// Let requests without a token through (rules permitting). Default: off.
     pub(crate) optional_auth: bool,
-    /// Default: [`ErrorStyle::pact_v2`].
-    pub(crate) error_style: ErrorStyle,
+    /// Default: [`ErrorStyle::by_route`] for every route, no prefix of its own.
+    pub(crate) error_styles: ErrorStyles,
     /// Default: none.
     pub(crate) access_rules: Vec<AccessRule>,
     /// The realm of `WWW-Authenticate: Bearer`. Default: `clerk-basic-auth`.
@@ -43,7 +43,7 @@ impl Default for ProtectionSettings {
             organization: None,
             organization_required: true,
             optional_auth: false,
-            error_style: ErrorStyle::default(),
+            error_styles: ErrorStyles::default(),
             access_rules: Vec::new(),
             realm: "clerk-basic-auth".to_owned(),
         }
@@ -68,7 +68,7 @@ pub(crate) type Pending<B> = Pin<Box<dyn Future<Output = Admission<B>> + Send>>;
 pub(crate) struct Protection {
     verifier: Arc<Verifier>,
     rules: Vec<AccessRule>,
-    style: ErrorStyle,
+    styles: ErrorStyles,
     realm: String,
     optional: bool,
 }
@@ -82,7 +82,7 @@ impl Protection {
         Self {
             verifier,
             rules,
-            style: settings.error_style.clone(),
+            styles: settings.error_styles.clone(),
             realm: settings.realm.clone(),
             optional: settings.optional_auth,
         }
@@ -136,7 +136,7 @@ impl Protection {
     fn refuse<B>(&self, error: &AuthError, request: Request<B>) -> Response<Bytes> {
         let (parts, _body) = request.into_parts();
         tracing::debug!(path = parts.uri.path(), %error, "request refused");
-        self.style.respond(error, &parts, &self.realm)
+        self.styles.respond(error, &parts, &self.realm)
     }
 }
 

@@ -1,5 +1,6 @@
-//! How a refused request to a protected route is answered: PACT v2 with iLEAP's rules (the
-//! default), PACT v3, or a handler of your own; gRPC requests always get a gRPC status.
+//! How a refused request to a protected route is answered: by route (PACT v3 under `/3/`, iLEAP
+//! under `/2/ileap/`, PACT v2 elsewhere: the default), one profile for all, or a handler of your
+//! own, chosen per path prefix; gRPC requests always get a gRPC status.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,15 +17,22 @@ type Handler = dyn Fn(&AuthError, &Parts) -> Response<Bytes> + Send + Sync;
 
 /// Path prefix of the iLEAP data routes (`/2/ileap/tad`), which answer bad tokens with 403.
 const ILEAP_PREFIX: &str = "/2/ileap/";
+/// Path prefix of the PACT v3 routes, which answer bad tokens with 401.
+const PACT_V3_PREFIX: &str = "/3/";
 
 /// How refusals on protected routes are answered.
 ///
-/// | refusal | [`pact_v2`](Self::pact_v2) (default) | [`pact_v3`](Self::pact_v3) |
-/// |---|---|---|
-/// | expired token | 401 `TokenExpired` | 401 `TokenExpired` |
-/// | missing or invalid token | 400 `BadRequest`; 403 `AccessDenied` under `/2/ileap/` | 401 `AccessDenied` |
-/// | valid token, access rule not met | 403 `AccessDenied` | 403 `AccessDenied` |
-/// | Clerk's keys unavailable | 503 `InternalError` | 503 `InternalError` |
+/// | refusal | [`pact_v2`](Self::pact_v2) | [`ileap`](Self::ileap) | [`pact_v3`](Self::pact_v3) |
+/// |---|---|---|---|
+/// | expired token | 401 `TokenExpired` | 401 `TokenExpired` | 401 `TokenExpired` |
+/// | missing or invalid token | 400 `BadRequest` | 403 `AccessDenied` | 401 `AccessDenied` |
+/// | valid token, access rule not met | 403 `AccessDenied` | 403 `AccessDenied` | 403 `AccessDenied` |
+/// | Clerk's keys unavailable | 503 `InternalError` | 503 `InternalError` | 503 `InternalError` |
+///
+/// The default, [`by_route`](Self::by_route), picks the profile by path with no configuration:
+/// PACT v3 under `/3/`, iLEAP under `/2/ileap/`, PACT v2 everywhere else (`/2/...` and any other
+/// route). [`ClerkBasicAuthConfig::with_error_style_for`](crate::ClerkBasicAuthConfig::with_error_style_for)
+/// sets a profile for a prefix of your own.
 ///
 /// Bodies are `{"code": "...", "message": "..."}` as `application/json`; the message names the
 /// reason (expired, bad signature, unknown key, wrong issuer, ...) and never the token. Token
@@ -53,20 +61,36 @@ pub struct ErrorStyle(Style);
 
 #[derive(Clone)]
 enum Style {
+    ByRoute,
     PactV2,
+    Ileap,
     PactV3,
     Custom(Arc<Handler>),
 }
 
 impl ErrorStyle {
-    /// PACT v2 and iLEAP: a missing or invalid token is 400 `BadRequest` (what the PACT
-    /// conformance service requires), except under `/2/ileap/` where it is 403 `AccessDenied`
-    /// (iLEAP test case 7); an expired token is 401 `TokenExpired`.
+    /// The profile of each route, with no configuration (the default): [`pact_v3`](Self::pact_v3)
+    /// under `/3/`, [`ileap`](Self::ileap) under `/2/ileap/`, [`pact_v2`](Self::pact_v2)
+    /// elsewhere.
+    pub fn by_route() -> Self {
+        Self(Style::ByRoute)
+    }
+
+    /// PACT v2: a missing or invalid token is 400 `BadRequest` (what the PACT v2 conformance
+    /// service requires), except under `/2/ileap/` where it is 403 `AccessDenied` (iLEAP test
+    /// case 7); an expired token is 401 `TokenExpired`.
     pub fn pact_v2() -> Self {
         Self(Style::PactV2)
     }
 
-    /// PACT v3: a missing, invalid or expired token is 401.
+    /// iLEAP (`/2/ileap/tad`): a missing or invalid token is 403 `AccessDenied` (TC007), an
+    /// expired one 401 `TokenExpired` (TC008).
+    pub fn ileap() -> Self {
+        Self(Style::Ileap)
+    }
+
+    /// PACT v3: a missing, invalid or expired token is 401 (the spec's MUST), with
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3) and a JSON body (ADR-50).
     pub fn pact_v3() -> Self {
         Self(Style::PactV3)
     }
@@ -92,14 +116,40 @@ impl ErrorStyle {
 
 impl Default for ErrorStyle {
     fn default() -> Self {
-        Self::pact_v2()
+        Self::by_route()
+    }
+}
+
+/// The error styles of one layer: one for every route, and others for path prefixes (the
+/// longest matching prefix wins).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ErrorStyles {
+    /// Default: [`ErrorStyle::by_route`].
+    pub(crate) all: ErrorStyle,
+    /// Default: none.
+    pub(crate) by_prefix: Vec<(String, ErrorStyle)>,
+}
+
+impl ErrorStyles {
+    /// The answer to `error` for the request `parts`, in the style of its path.
+    pub(crate) fn respond(&self, error: &AuthError, parts: &Parts, realm: &str) -> Response<Bytes> {
+        let path = parts.uri.path();
+        let chosen = self
+            .by_prefix
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(&self.all, |(_, style)| style);
+        chosen.respond(error, parts, realm)
     }
 }
 
 impl fmt::Debug for ErrorStyle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
+            Style::ByRoute => "ErrorStyle::by_route",
             Style::PactV2 => "ErrorStyle::pact_v2",
+            Style::Ileap => "ErrorStyle::ileap",
             Style::PactV3 => "ErrorStyle::pact_v3",
             Style::Custom(_) => "ErrorStyle::custom",
         })
@@ -118,13 +168,17 @@ fn pact_response(style: &Style, error: &AuthError, path: &str, realm: &str) -> R
         code: &'static str,
         message: &'a str,
     }
-    let ileap = path.starts_with(ILEAP_PREFIX);
-    let (status, code) = match (error.kind(), style) {
+    let profile = match style {
+        Style::ByRoute if path.starts_with(PACT_V3_PREFIX) => &Style::PactV3,
+        Style::ByRoute | Style::PactV2 if path.starts_with(ILEAP_PREFIX) => &Style::Ileap,
+        style => style,
+    };
+    let (status, code) = match (error.kind(), profile) {
         (AuthErrorKind::Expired, _) => (StatusCode::UNAUTHORIZED, "TokenExpired"),
         (AuthErrorKind::Forbidden, _) => (StatusCode::FORBIDDEN, "AccessDenied"),
         (AuthErrorKind::Unavailable, _) => (StatusCode::SERVICE_UNAVAILABLE, "InternalError"),
         (_, Style::PactV3) => (StatusCode::UNAUTHORIZED, "AccessDenied"),
-        _ if ileap => (StatusCode::FORBIDDEN, "AccessDenied"),
+        (_, Style::Ileap) => (StatusCode::FORBIDDEN, "AccessDenied"),
         _ => (StatusCode::BAD_REQUEST, "BadRequest"),
     };
     let message = error.to_string();
@@ -231,6 +285,32 @@ mod tests {
         assert_eq!(answer(&style, AuthError::MissingToken, "/3/footprints").0, 401);
         assert_eq!(answer(&style, AuthError::UnknownKey, "/2/ileap/tad").0, 401);
         assert_eq!(answer(&style, AuthError::Expired, "/3/footprints").1["code"], "TokenExpired");
+    }
+
+    #[test]
+    fn by_route_answers_each_protocol_as_it_expects() {
+        let style = ErrorStyle::by_route();
+        let (status, body) = answer(&style, AuthError::BadSignature, "/3/footprints");
+        assert_eq!((status, body["code"].as_str()), (401, Some("AccessDenied")));
+        assert_eq!(answer(&style, AuthError::Expired, "/3/footprints").0, 401);
+        assert_eq!(answer(&style, AuthError::BadSignature, "/2/ileap/tad").0, 403);
+        assert_eq!(answer(&style, AuthError::BadSignature, "/2/footprints").0, 400);
+        assert_eq!(answer(&style, AuthError::BadSignature, "/me").0, 400);
+        let v3 = style.respond(&AuthError::BadSignature, &parts("/3/footprints", None), "r");
+        let challenge = v3.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer realm=\"r\", error=\"invalid_token\""), "{challenge}");
+    }
+
+    #[test]
+    fn a_style_for_a_prefix_wins_over_the_style_for_all() {
+        let styles = ErrorStyles {
+            all: ErrorStyle::pact_v3(),
+            by_prefix: vec![("/2/".into(), ErrorStyle::pact_v2()), ("/2/ileap/".into(), ErrorStyle::pact_v3())],
+        };
+        let status = |path: &str| styles.respond(&AuthError::Malformed, &parts(path, None), "r").status().as_u16();
+        assert_eq!(status("/2/footprints"), 400);
+        assert_eq!(status("/2/ileap/tad"), 401, "the longest prefix wins");
+        assert_eq!(status("/other"), 401);
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub(crate) enum BasicError {
 impl fmt::Display for BasicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Missing => "client authentication required: send HTTP Basic credentials",
+            Self::Missing => {
+                "client authentication required: send HTTP Basic credentials (or client_id and client_secret)"
+            }
             Self::NotBasic => "the Authorization header must use the Basic scheme",
             Self::TooLong => "the Authorization header is too long",
             Self::NotBase64 => "the Basic credentials are not valid base64",
@@ -38,10 +40,26 @@ impl fmt::Display for BasicError {
     }
 }
 
+/// How the client encoded the user name and password inside the Basic credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CredentialEncoding {
+    /// Tell each request apart (the default): form-encoded (RFC 6749 §2.3.1, as Node's
+    /// `openid-client` and `oauth4webapi` send them) when the user name carries a `%XX` escape
+    /// (Clerk identifiers cannot hold `%`), or, for a user name a form encoder leaves unchanged,
+    /// when the password carries one and nothing a form encoder would have escaped; raw (RFC 7617,
+    /// as curl, authlib and the PACT conformance tool send them) otherwise. Never both: a second
+    /// attempt at Clerk would spend the user's lockout budget.
+    #[default]
+    Auto,
+    /// Always as sent.
+    Raw,
+    /// Always form-decoded.
+    FormEncoded,
+}
+
 /// Reads `Authorization: Basic base64(user:password)`: scheme case-insensitive, split on the first
-/// `:` (a password may hold colons), UTF-8. With `form_encoded`, both parts are form-decoded
-/// first (RFC 6749 §2.3.1).
-pub(crate) fn credentials(headers: &HeaderMap, form_encoded: bool) -> Result<Credentials, BasicError> {
+/// `:` (a password may hold colons), UTF-8, then form-decoded as `encoding` says.
+pub(crate) fn credentials(headers: &HeaderMap, encoding: CredentialEncoding) -> Result<Credentials, BasicError> {
     let encoded = auth_header::credentials(headers, b"basic")
         .map_err(|error| match error {
             AuthHeaderError::TooLong => BasicError::TooLong,
@@ -51,6 +69,11 @@ pub(crate) fn credentials(headers: &HeaderMap, form_encoded: bool) -> Result<Cre
     let decoded = STANDARD.decode(encoded.trim_ascii()).map_err(|_| BasicError::NotBase64)?;
     let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
     let split = decoded.find(':').ok_or(BasicError::NoColon)?;
+    let form_encoded = match encoding {
+        CredentialEncoding::Auto => looks_form_encoded(&decoded[..split], &decoded[split + 1..]),
+        CredentialEncoding::Raw => false,
+        CredentialEncoding::FormEncoded => true,
+    };
     let credentials = if form_encoded {
         let (user, password) = (form_decode(&decoded[..split]), form_decode(&decoded[split + 1..]));
         Credentials::from_joined(format!("{user}:{password}"), user.len())
@@ -64,6 +87,27 @@ pub(crate) fn credentials(headers: &HeaderMap, form_encoded: bool) -> Result<Cre
         return Err(BasicError::EmptyPassword);
     }
     Ok(credentials)
+}
+
+/// Whether a user name and password are the output of a form encoder rather than raw text.
+fn looks_form_encoded(identifier: &str, password: &str) -> bool {
+    if has_escape(identifier) {
+        return true;
+    }
+    if !identifier.bytes().all(is_left_by_form_encoders) {
+        // `@`, `+` and the like are escaped by every form encoder: raw.
+        return false;
+    }
+    has_escape(password) && password.bytes().all(|b| is_left_by_form_encoders(b) || matches!(b, b'%' | b'+'))
+}
+
+fn has_escape(text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+/// The bytes `application/x-www-form-urlencoded` encoders write as they are.
+fn is_left_by_form_encoders(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value.
@@ -110,7 +154,7 @@ mod tests {
 
     #[test]
     fn splits_on_the_first_colon_and_keeps_unicode() {
-        let credentials = credentials(&basic("ileap@way.cloud:pa:ss:wörd ✓"), false).unwrap();
+        let credentials = credentials(&basic("ileap@way.cloud:pa:ss:wörd ✓"), CredentialEncoding::Raw).unwrap();
         assert_eq!(credentials.identifier(), "ileap@way.cloud");
         assert_eq!(credentials.password(), "pa:ss:wörd ✓");
     }
@@ -119,14 +163,14 @@ mod tests {
     fn scheme_is_case_insensitive_and_extra_spaces_are_tolerated() {
         for scheme in ["basic", "BASIC", "bAsIc"] {
             let value = format!("{scheme}   {}", STANDARD.encode("a:b"));
-            let credentials = credentials(&headers(value.as_bytes()), false).unwrap();
+            let credentials = credentials(&headers(value.as_bytes()), CredentialEncoding::Raw).unwrap();
             assert_eq!(credentials.identifier(), "a");
         }
     }
 
     #[test]
     fn every_malformation_has_its_own_error() {
-        let parse = |map: &HeaderMap| credentials(map, false).unwrap_err();
+        let parse = |map: &HeaderMap| credentials(map, CredentialEncoding::Raw).unwrap_err();
         assert_eq!(parse(&HeaderMap::new()), BasicError::Missing);
         assert_eq!(parse(&headers(b"Bearer abc")), BasicError::NotBasic);
         assert_eq!(parse(&headers(b"Basicabc")), BasicError::NotBasic);
@@ -145,17 +189,36 @@ mod tests {
     }
 
     #[test]
-    fn form_decoding_is_opt_in() {
+    fn raw_and_form_encoded_credentials_are_told_apart_without_a_setting() {
+        let auto = |user_pass: &str| {
+            let credentials = credentials(&basic(user_pass), CredentialEncoding::Auto).unwrap();
+            (credentials.identifier().to_owned(), credentials.password().to_owned())
+        };
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        // openid-client and oauth4webapi (which also escapes - _ .).
+        assert_eq!(auto("ileap-demo%40way.cloud:Hello%21World"), pair("ileap-demo@way.cloud", "Hello!World"));
+        assert_eq!(auto("ileap%2Ddemo%40way%2Ecloud:p%2Bq+r"), pair("ileap-demo@way.cloud", "p+q r"));
+        // curl, authlib, requests-oauthlib and the PACT conformance tool.
+        assert_eq!(auto("ileap-demo@way.cloud:Hello%21World"), pair("ileap-demo@way.cloud", "Hello%21World"));
+        assert_eq!(auto("user+tag@way.cloud:a+b"), pair("user+tag@way.cloud", "a+b"));
+        // A user name a form encoder leaves as it is: the password decides.
+        assert_eq!(auto("service_1:s%3Acret"), pair("service_1", "s:cret"));
+        assert_eq!(auto("service_1:s%3Ac ret"), pair("service_1", "s%3Ac ret"), "a space is never form output");
+        assert_eq!(auto("service_1:plain"), pair("service_1", "plain"));
+    }
+
+    #[test]
+    fn form_decoding_can_be_forced_either_way() {
         let map = basic("user%40example.com:p%3Ass+w%26rd%3D1");
-        let raw = credentials(&map, false).unwrap();
+        let raw = credentials(&map, CredentialEncoding::Raw).unwrap();
         assert_eq!(raw.identifier(), "user%40example.com");
         assert_eq!(raw.password(), "p%3Ass+w%26rd%3D1");
-        let decoded = credentials(&map, true).unwrap();
+        let decoded = credentials(&map, CredentialEncoding::FormEncoded).unwrap();
         assert_eq!(decoded.identifier(), "user@example.com");
         assert_eq!(decoded.password(), "p:ss w&rd=1");
-        let literal = credentials(&basic("a:x&y=z"), true).unwrap();
+        let literal = credentials(&basic("a:x&y=z"), CredentialEncoding::FormEncoded).unwrap();
         assert_eq!(literal.password(), "x&y=z");
-        let colon_in_user = credentials(&basic("a%3Ab:c"), true).unwrap();
+        let colon_in_user = credentials(&basic("a%3Ab:c"), CredentialEncoding::FormEncoded).unwrap();
         assert_eq!((colon_in_user.identifier(), colon_in_user.password()), ("a:b", "c"));
     }
 }

@@ -26,7 +26,10 @@ pub(crate) enum TokenError {
     },
     BodyUnreadable,
     MissingGrantType,
-    RepeatedGrantType,
+    /// RFC 6749 §3.2: a parameter sent more than once.
+    RepeatedParameter(&'static str),
+    /// Credentials both in the `Authorization` header and in the body (RFC 6749 §2.3).
+    TwoAuthenticationMethods,
     UnsupportedGrantType,
     /// Clerk refused these credentials: wrong, unknown, locked, or needing a step a server
     /// cannot take. The text says which.
@@ -47,13 +50,23 @@ pub(crate) enum TokenError {
 }
 
 impl TokenError {
-    pub(super) fn into_response(self, challenge: &HeaderValue) -> Response<Bytes> {
+    /// The answer. `challenged` says that refused credentials came in the `Authorization` header
+    /// and are answered as RFC 6749 §5.2 asks: 401 with `WWW-Authenticate` (not PACT v2's 400).
+    pub(super) fn into_response(self, challenge: &HeaderValue, challenged: bool) -> Response<Bytes> {
         #[derive(Serialize)]
         struct ErrorBody<'a> {
             error: &'static str,
             error_description: &'a str,
         }
-        let (status, error) = self.status_and_code();
+        let (mut status, error) = self.status_and_code();
+        let challenged = match self {
+            Self::ClientAuthentication(_) => true,
+            Self::CredentialsRefused(_) => challenged,
+            _ => false,
+        };
+        if challenged {
+            status = StatusCode::UNAUTHORIZED;
+        }
         let description = self.to_string();
         let mut response = no_store(json_response(status, &ErrorBody { error, error_description: &description }));
         let headers = response.headers_mut();
@@ -61,7 +74,7 @@ impl TokenError {
             Self::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Self::ClientAuthentication(_) => {
+            _ if challenged => {
                 headers.insert(WWW_AUTHENTICATE, challenge.clone());
             }
             Self::Throttled { retry_after } | Self::ClerkRateLimited { retry_after } => {
@@ -77,9 +90,11 @@ impl TokenError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "invalid_request"),
             Self::ClientAuthentication(_) => (StatusCode::UNAUTHORIZED, "invalid_client"),
             Self::CredentialsRefused(_) => (StatusCode::BAD_REQUEST, "invalid_client"),
-            Self::UnsupportedContentType | Self::BodyUnreadable | Self::MissingGrantType | Self::RepeatedGrantType => {
-                (StatusCode::BAD_REQUEST, "invalid_request")
-            }
+            Self::UnsupportedContentType
+            | Self::BodyUnreadable
+            | Self::MissingGrantType
+            | Self::RepeatedParameter(_)
+            | Self::TwoAuthenticationMethods => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             Self::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Self::Throttled { .. } | Self::ClerkRateLimited { .. } => {
@@ -102,7 +117,10 @@ impl fmt::Display for TokenError {
             Self::BodyTooLarge { limit } => write!(f, "the request body is larger than {limit} bytes"),
             Self::BodyUnreadable => f.write_str("the request body could not be read as a UTF-8 form"),
             Self::MissingGrantType => f.write_str("grant_type is missing (use grant_type=client_credentials)"),
-            Self::RepeatedGrantType => f.write_str("grant_type must be sent once"),
+            Self::RepeatedParameter(name) => write!(f, "{name} must be sent once"),
+            Self::TwoAuthenticationMethods => f.write_str(
+                "use one client authentication method: HTTP Basic, or client_id and client_secret in the body",
+            ),
             Self::UnsupportedGrantType => f.write_str("only grant_type=client_credentials is supported"),
             Self::CredentialsRefused(reason) => write!(f, "invalid client credentials: {reason}"),
             Self::Throttled { retry_after } => write!(

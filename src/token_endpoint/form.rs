@@ -1,5 +1,6 @@
 //! The token request's form body: its content type, its size and time limits, and the grant type.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
@@ -53,16 +54,37 @@ where
     }
 }
 
-pub(super) fn check_grant_type(body: &[u8]) -> Result<(), TokenError> {
+/// The parameters of a token request this endpoint reads. `scope`, `audience`, `resource` (PACT
+/// v3 allows them) and any other parameter are accepted and ignored: the answer grants and
+/// echoes none of them.
+pub(super) struct TokenForm<'a> {
+    /// `client_secret_post` (RFC 6749 §2.3.1): the client's credentials in the body.
+    pub(super) client_id: Option<Cow<'a, str>>,
+    pub(super) client_secret: Option<Cow<'a, str>>,
+}
+
+/// Reads a UTF-8 form body: `grant_type=client_credentials` exactly once, each parameter at most
+/// once (RFC 6749 §3.2).
+pub(super) fn parse(body: &[u8]) -> Result<TokenForm<'_>, TokenError> {
     if std::str::from_utf8(body).is_err() {
         return Err(TokenError::BodyUnreadable);
     }
-    let mut grant_types = form_urlencoded::parse(body).filter(|(name, _)| name == "grant_type").map(|(_, value)| value);
-    match (grant_types.next(), grant_types.next()) {
-        (None, _) => Err(TokenError::MissingGrantType),
-        (Some(_), Some(_)) => Err(TokenError::RepeatedGrantType),
-        (Some(grant_type), None) if grant_type == "client_credentials" => Ok(()),
-        (Some(_), None) => Err(TokenError::UnsupportedGrantType),
+    let (mut grant_type, mut client_id, mut client_secret) = (None, None, None);
+    for (name, value) in form_urlencoded::parse(body) {
+        let (slot, name) = match name.as_ref() {
+            "grant_type" => (&mut grant_type, "grant_type"),
+            "client_id" => (&mut client_id, "client_id"),
+            "client_secret" => (&mut client_secret, "client_secret"),
+            _ => continue,
+        };
+        if slot.replace(value).is_some() {
+            return Err(TokenError::RepeatedParameter(name));
+        }
+    }
+    match grant_type {
+        None => Err(TokenError::MissingGrantType),
+        Some(grant_type) if grant_type == "client_credentials" => Ok(TokenForm { client_id, client_secret }),
+        Some(_) => Err(TokenError::UnsupportedGrantType),
     }
 }
 
@@ -95,18 +117,21 @@ mod tests {
 
     #[test]
     fn grant_type_must_be_client_credentials_exactly_once() {
-        assert!(check_grant_type(b"grant_type=client_credentials").is_ok());
-        assert!(check_grant_type(b"scope=x&grant_type=client_credentials&audience=y").is_ok());
-        assert!(matches!(check_grant_type(b""), Err(TokenError::MissingGrantType)));
+        assert!(parse(b"grant_type=client_credentials").is_ok());
+        assert!(parse(b"scope=x&grant_type=client_credentials&audience=y").is_ok());
+        assert!(matches!(parse(b""), Err(TokenError::MissingGrantType)));
+        assert!(matches!(parse(b"{\"grant_type\":\"client_credentials\"}"), Err(TokenError::MissingGrantType)));
+        assert!(matches!(parse(b"grant_type=password"), Err(TokenError::UnsupportedGrantType)));
         assert!(matches!(
-            check_grant_type(b"{\"grant_type\":\"client_credentials\"}"),
-            Err(TokenError::MissingGrantType)
+            parse(b"grant_type=client_credentials&grant_type=client_credentials"),
+            Err(TokenError::RepeatedParameter("grant_type"))
         ));
-        assert!(matches!(check_grant_type(b"grant_type=password"), Err(TokenError::UnsupportedGrantType)));
+        assert!(matches!(parse(b"grant_type=\xff"), Err(TokenError::BodyUnreadable)));
+        let post = parse(b"grant_type=client_credentials&client_id=a%40b.c&client_secret=s%26t&scope=x").unwrap();
+        assert_eq!((post.client_id.as_deref(), post.client_secret.as_deref()), (Some("a@b.c"), Some("s&t")));
         assert!(matches!(
-            check_grant_type(b"grant_type=client_credentials&grant_type=client_credentials"),
-            Err(TokenError::RepeatedGrantType)
+            parse(b"grant_type=client_credentials&client_id=a&client_id=b"),
+            Err(TokenError::RepeatedParameter("client_id"))
         ));
-        assert!(matches!(check_grant_type(b"grant_type=\xff"), Err(TokenError::BodyUnreadable)));
     }
 }

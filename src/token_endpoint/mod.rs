@@ -2,7 +2,7 @@
 //! call: HTTP Basic credentials and `grant_type=client_credentials` in, a Clerk JWT out, every
 //! failure as an RFC 6749 §5.2 JSON error.
 
-mod basic;
+pub(crate) mod basic;
 mod error;
 mod form;
 mod response;
@@ -18,6 +18,7 @@ use tracing::debug;
 use crate::body::Written;
 use crate::clerk::credentials::Credentials;
 use crate::clerk::sessions::{AccessToken, Sessions};
+use basic::{BasicError, CredentialEncoding};
 use error::TokenError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -27,15 +28,23 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct TokenEndpointSettings {
     /// Largest request body. Default: 16 KiB.
     pub(crate) max_body_size: usize,
-    /// Form-decode the Basic user name and password (RFC 6749 §2.3.1). Default: off.
-    pub(crate) form_encoded_credentials: bool,
+    /// How Basic user names and passwords are encoded. Default: told apart per request.
+    pub(crate) credential_encoding: CredentialEncoding,
+    /// Refused credentials sent with HTTP Basic get 400 (PACT v2's example) instead of RFC 6749
+    /// §5.2's 401 with `WWW-Authenticate`. Default: off.
+    pub(crate) invalid_client_as_400: bool,
     /// The realm of `WWW-Authenticate: Basic`. Default: `clerk-basic-auth`.
     pub(crate) realm: String,
 }
 
 impl Default for TokenEndpointSettings {
     fn default() -> Self {
-        Self { max_body_size: 16 * 1024, form_encoded_credentials: false, realm: "clerk-basic-auth".to_owned() }
+        Self {
+            max_body_size: 16 * 1024,
+            credential_encoding: CredentialEncoding::Auto,
+            invalid_client_as_400: false,
+            realm: "clerk-basic-auth".to_owned(),
+        }
     }
 }
 
@@ -43,8 +52,18 @@ impl Default for TokenEndpointSettings {
 pub(crate) struct TokenEndpoint {
     sessions: Arc<Sessions>,
     max_body_size: usize,
-    form_encoded_credentials: bool,
+    credential_encoding: CredentialEncoding,
+    invalid_client_as_400: bool,
     challenge: HeaderValue,
+}
+
+/// Where the client's credentials were.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// `Authorization: Basic` (`client_secret_basic`).
+    InHeader,
+    /// `client_id` and `client_secret` form parameters (`client_secret_post`).
+    InBody,
 }
 
 impl TokenEndpoint {
@@ -53,7 +72,8 @@ impl TokenEndpoint {
         Self {
             sessions: Arc::new(sessions),
             max_body_size: settings.max_body_size,
-            form_encoded_credentials: settings.form_encoded_credentials,
+            credential_encoding: settings.credential_encoding,
+            invalid_client_as_400: settings.invalid_client_as_400,
             challenge: HeaderValue::try_from(challenge).unwrap_or(HeaderValue::from_static("Basic")),
         }
     }
@@ -67,26 +87,30 @@ impl TokenEndpoint {
         B::Error: Into<BoxError>,
     {
         match self.check_head(&request) {
-            Ok(credentials) => {
+            Ok(basic) => {
                 let endpoint = Arc::clone(self);
                 let body = request.into_body();
                 Written::later(async move {
-                    let issued = endpoint.issue(credentials, body).await;
-                    endpoint.answer(issued)
+                    let sent = if basic.is_some() { Sent::InHeader } else { Sent::InBody };
+                    let issued = endpoint.issue(basic, body).await;
+                    endpoint.answer(issued, sent)
                 })
             }
-            Err(error) => Written::now(self.answer(Err(error))),
+            Err(error) => Written::now(self.answer(Err(error), Sent::InHeader)),
         }
     }
 
-    /// Everything that can be refused before the body is read.
-    fn check_head<B>(&self, request: &Request<B>) -> Result<Credentials, TokenError> {
+    /// Everything that can be refused before the body is read; the Basic credentials, if any.
+    fn check_head<B>(&self, request: &Request<B>) -> Result<Option<Credentials>, TokenError> {
         if request.method() != Method::POST {
             return Err(TokenError::MethodNotAllowed);
         }
         let headers = request.headers();
-        let credentials =
-            basic::credentials(headers, self.form_encoded_credentials).map_err(TokenError::ClientAuthentication)?;
+        let credentials = match basic::credentials(headers, self.credential_encoding) {
+            Ok(credentials) => Some(credentials),
+            Err(BasicError::Missing) => None,
+            Err(error) => return Err(TokenError::ClientAuthentication(error)),
+        };
         form::check_content_type(headers)?;
         let declared = headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
         if declared.is_some_and(|length| length > self.max_body_size as u64) {
@@ -95,24 +119,43 @@ impl TokenEndpoint {
         Ok(credentials)
     }
 
-    async fn issue<B>(&self, credentials: Credentials, body: B) -> Result<Arc<AccessToken>, TokenError>
+    async fn issue<B>(&self, basic: Option<Credentials>, body: B) -> Result<Arc<AccessToken>, TokenError>
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
         let body = form::read_body(body, self.max_body_size).await?;
-        form::check_grant_type(&body)?;
+        let form = form::parse(&body)?;
+        let credentials = authenticate(basic, form)?;
         self.sessions.access_token(credentials).await.map_err(TokenError::from)
     }
 
-    fn answer(&self, issued: Result<Arc<AccessToken>, TokenError>) -> Response<Bytes> {
+    fn answer(&self, issued: Result<Arc<AccessToken>, TokenError>, sent: Sent) -> Response<Bytes> {
         match issued {
             Ok(token) => response::token_response(&token),
             Err(error) => {
                 debug!(%error, "token request refused");
-                error.into_response(&self.challenge)
+                let challenged = sent == Sent::InHeader && !self.invalid_client_as_400;
+                error.into_response(&self.challenge, challenged)
             }
         }
+    }
+}
+
+/// The client's credentials, from exactly one method (RFC 6749 §2.3): HTTP Basic, or
+/// `client_id` and `client_secret` in the body. A `client_id` in the body next to Basic
+/// credentials of the same client is no second method (some clients send both).
+fn authenticate(basic: Option<Credentials>, form: form::TokenForm<'_>) -> Result<Credentials, TokenError> {
+    match (basic, form.client_id, form.client_secret) {
+        (Some(_), _, Some(_)) => Err(TokenError::TwoAuthenticationMethods),
+        (Some(basic), Some(id), None) if id != basic.identifier() => Err(TokenError::TwoAuthenticationMethods),
+        (Some(basic), _, None) => Ok(basic),
+        (None, Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            Ok(Credentials::from_joined(format!("{id}:{secret}"), id.len()))
+        }
+        (None, Some(id), _) if id.is_empty() => Err(TokenError::ClientAuthentication(BasicError::EmptyUserName)),
+        (None, Some(_), _) => Err(TokenError::ClientAuthentication(BasicError::EmptyPassword)),
+        (None, None, _) => Err(TokenError::ClientAuthentication(BasicError::Missing)),
     }
 }
