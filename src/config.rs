@@ -8,6 +8,8 @@ use crate::clerk::bapi::{BapiSettings, check_secret_key};
 use crate::clerk::call::HttpSettings;
 use crate::clerk::frontend_api::{FrontendApi, FrontendApiError, InstanceSettings};
 use crate::clerk::sessions::SessionSettings;
+use crate::clerk::store::seal::MIN_SECRET_LEN;
+use crate::clerk::store::{SessionStore, StoreSettings};
 use crate::discovery::DiscoverySettings;
 use crate::protect::{AccessRule, ErrorStyle, ProtectionSettings};
 use crate::routes::RouteSettings;
@@ -35,6 +37,8 @@ const ENV_API_URL: &str = "CLERK_API_URL";
 const ENV_PROXY_URL: &str = "CLERK_PROXY_URL";
 const ENV_DOMAIN: &str = "CLERK_DOMAIN";
 const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
+const ENV_SESSION_STORE_URL: &str = "CLERK_SESSION_STORE_URL";
+const ENV_SESSION_STORE_SECRET: &str = "CLERK_SESSION_STORE_SECRET";
 
 /// Configuration of a [`ClerkBasicAuthLayer`](crate::ClerkBasicAuthLayer).
 ///
@@ -90,6 +94,7 @@ pub struct ClerkBasicAuthConfig {
     pub(crate) routes: RouteSettings,
     pub(crate) token_endpoint: TokenEndpointSettings,
     pub(crate) sessions: SessionSettings,
+    pub(crate) store: StoreSettings,
     pub(crate) verify: VerifySettings,
     pub(crate) keys: KeySettings,
     pub(crate) discovery: DiscoverySettings,
@@ -121,6 +126,7 @@ impl ClerkBasicAuthConfig {
             routes: RouteSettings::default(),
             token_endpoint: TokenEndpointSettings::default(),
             sessions: SessionSettings::default(),
+            store: StoreSettings::default(),
             verify: VerifySettings::default(),
             keys: KeySettings::default(),
             discovery: DiscoverySettings::default(),
@@ -197,6 +203,20 @@ impl ClerkBasicAuthConfig {
         }
         if let Some(url) = var(ENV_PROXY_URL) {
             config = config.with_proxy_url(url.trim())?;
+        }
+        if let Some(secret) = var(ENV_SESSION_STORE_SECRET) {
+            config = config.with_session_store_secret(secret.trim())?;
+        }
+        if let Some(url) = var(ENV_SESSION_STORE_URL) {
+            #[cfg(feature = "redis")]
+            {
+                config = config.with_session_store(SessionStore::redis(url.trim()))?;
+            }
+            #[cfg(not(feature = "redis"))]
+            {
+                let _ = url;
+                return Err(ConfigError::SessionStoreUnavailable);
+            }
         }
         let satellite = var(ENV_IS_SATELLITE).is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
         if let (true, Some(domain)) = (satellite, var(ENV_DOMAIN)) {
@@ -279,6 +299,49 @@ impl ClerkBasicAuthConfig {
     /// The issuer (`iss`) tokens must carry.
     pub fn issuer(&self) -> &str {
         self.instance.issuer()
+    }
+
+    /// Keep sessions, failure budgets and Clerk's backoffs in `store`, e.g. Redis shared by every
+    /// replica ([`SessionStore::redis`], feature `redis`): one sign-in per credential across the
+    /// fleet, a failure budget that holds across replicas, and no new sign-ins after a restart.
+    /// A shared store needs the shared secret first
+    /// ([`with_session_store_secret`](Self::with_session_store_secret)). Default:
+    /// [`SessionStore::memory`].
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingSessionStoreSecret`] for a shared store without the secret, and
+    /// [`ConfigError::InvalidSessionStoreUrl`] for a URL that is not a Redis URL.
+    pub fn with_session_store(mut self, store: SessionStore) -> Result<Self, ConfigError> {
+        if store.is_shared() && self.store.secret.is_none() {
+            return Err(ConfigError::MissingSessionStoreSecret);
+        }
+        store.check().map_err(|reason| ConfigError::InvalidSessionStoreUrl { reason })?;
+        self.store.store = store;
+        Ok(self)
+    }
+
+    /// The secret every replica shares, from which the store's keys derive: the keyed hashes
+    /// that name entries and the AES-256-GCM key that seals their values (client tokens, JWTs,
+    /// session ids), so a Redis dump gives none of them away. At least 32 bytes, random (e.g.
+    /// `openssl rand -base64 48`). Never logged or shown in `Debug`.
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakSessionStoreSecret`] if it is shorter than 32 bytes or one repeated
+    /// character.
+    pub fn with_session_store_secret(mut self, secret: &str) -> Result<Self, ConfigError> {
+        let bytes = secret.as_bytes();
+        if bytes.len() < MIN_SECRET_LEN || bytes.iter().all(|byte| *byte == bytes[0]) {
+            return Err(ConfigError::WeakSessionStoreSecret);
+        }
+        self.store.secret = Some(crate::secret::Secret::new(secret));
+        Ok(self)
+    }
+
+    /// Bound each call to the shared session store by `timeout`; a store slower than that is
+    /// passed by (this replica goes on with its own state). Default: 200 ms.
+    pub fn with_session_store_timeout(mut self, timeout: Duration) -> Self {
+        self.store.timeout = timeout;
+        self
     }
 
     /// Serve the token endpoint at `path` instead of `/auth/token`. A missing leading `/` is added.
@@ -597,6 +660,17 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A shared session store was configured without the shared secret.
+    MissingSessionStoreSecret,
+    /// The session store secret is shorter than 32 bytes or not random.
+    WeakSessionStoreSecret,
+    /// The session store URL is not a Redis URL.
+    InvalidSessionStoreUrl {
+        /// What is wrong with it (the URL itself is not repeated: it may hold a password).
+        reason: String,
+    },
+    /// `CLERK_SESSION_STORE_URL` is set, but the crate was built without the `redis` feature.
+    SessionStoreUnavailable,
     /// The proxy URL is not a usable URL.
     InvalidProxyUrl {
         /// The URL as given.
@@ -628,6 +702,18 @@ impl fmt::Display for ConfigError {
             Self::InvalidSecretKey { reason } => write!(f, "invalid {ENV_SECRET_KEY}: {reason}"),
             Self::InvalidBackendApiUrl { url, reason } => write!(f, "invalid Clerk Backend API URL {url:?}: {reason}"),
             Self::InvalidProxyUrl { url, reason } => write!(f, "invalid {ENV_PROXY_URL} {url:?}: {reason}"),
+            Self::MissingSessionStoreSecret => write!(
+                f,
+                "a shared session store needs {ENV_SESSION_STORE_SECRET} (with_session_store_secret): \
+                 at least 32 random bytes that every replica shares"
+            ),
+            Self::WeakSessionStoreSecret => {
+                write!(f, "{ENV_SESSION_STORE_SECRET} must be at least 32 random bytes (e.g. openssl rand -base64 48)")
+            }
+            Self::InvalidSessionStoreUrl { reason } => write!(f, "invalid {ENV_SESSION_STORE_URL}: {reason}"),
+            Self::SessionStoreUnavailable => {
+                write!(f, "{ENV_SESSION_STORE_URL} is set but clerk-basic-auth was built without its redis feature")
+            }
         }
     }
 }

@@ -1,16 +1,17 @@
 //! One Clerk session per credential, reused: a cached token while it has time left, a fresh one
 //! from the same session (`/tokens`) when it runs low, a new sign-in only when Clerk has ended
 //! the session. Concurrent requests for one credential share one call to Clerk; failed sign-ins
-//! are throttled per identifier; Clerk's own `429` is honoured for its whole `Retry-After`.
+//! are throttled per identifier; Clerk's own `429` is honoured for its whole `Retry-After`. With
+//! a shared store, replicas adopt each other's sessions, take a lease before they sign in or
+//! refresh (so one replica does it), and share failure budgets and backoffs.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
-use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use quick_cache::sync::Cache;
 use serde::Deserialize;
 use tracing::{debug, info, trace, warn};
@@ -19,8 +20,9 @@ use super::credentials::Credentials;
 use super::error::{ClerkError, Meaning};
 use super::fapi::{ClientToken, FapiClient, SignedIn};
 use super::sign_in::SignInMethod;
+use super::store::{CredentialKey, Lease, Store, StoredSession};
 use super::throttle::{Backoff, FailureBudget, Settle};
-use crate::clock::from_unix;
+use crate::clock::{from_unix, unix_now};
 use crate::secret::Secret;
 
 /// What the sessions of one layer do, each with its default.
@@ -56,6 +58,20 @@ impl Default for SessionSettings {
 /// How long a refusal that will not change soon (a step the user must take, this deployment's
 /// setup) is answered again without asking Clerk, per credential.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
+
+/// How often a replica that waits for another one's result looks in the shared store.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+/// How long a shared session is kept when Clerk gave no expiry: Clerk's default session lifetime.
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Names of Clerk's backoffs in the shared store: sign-ins, and calls on sessions.
+const SIGN_INS: &str = "sign-ins";
+const SESSION_CALLS: &str = "session-calls";
+
+/// A counted sign-in attempt, to be settled when it ends.
+enum Reservation {
+    Shared { subject: [u8; 32], ticket: u64 },
+    Local,
+}
 
 /// An access token to hand out: a Clerk JWT and when it expires.
 #[derive(Debug)]
@@ -113,7 +129,8 @@ pub(crate) struct Sessions {
     organization: Option<String>,
     template: Option<String>,
     refresh_margin: Duration,
-    credential_key: hmac::Key,
+    /// Names credentials, fingerprints identifiers, and (when shared) holds what replicas share.
+    store: Store,
     /// Credentials with a Clerk session.
     live: Cache<CredentialKey, Arc<Slot>>,
     /// Credentials being signed in, or whose sign-in failed: apart from `live`, so a flood of
@@ -125,10 +142,6 @@ pub(crate) struct Sessions {
     sign_in_backoff: Backoff,
     session_backoff: Backoff,
 }
-
-/// HMAC-SHA256 of identifier and password under a per-process random key: the cache never holds
-/// a password, and a different password never finds another's entry.
-type CredentialKey = [u8; 32];
 
 /// What is known for one credential.
 #[derive(Default)]
@@ -163,17 +176,14 @@ struct LiveSession {
 }
 
 impl Sessions {
-    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod) -> Self {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let credential_key =
-            hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("the system random source is available");
+    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod, store: Store) -> Self {
         Self {
             fapi,
             method,
             organization: settings.organization.clone(),
             template: settings.jwt_template.clone(),
             refresh_margin: settings.refresh_margin,
-            credential_key,
+            store,
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
             failures: FailureBudget::new(settings.failure_limit, settings.failure_window, settings.capacity),
@@ -223,13 +233,7 @@ impl Sessions {
     }
 
     fn key(&self, credentials: &Credentials) -> CredentialKey {
-        let mut context = hmac::Context::with_key(&self.credential_key);
-        context.update(&(credentials.identifier().len() as u64).to_be_bytes());
-        context.update(credentials.identifier().as_bytes());
-        context.update(credentials.password().as_bytes());
-        let mut key = CredentialKey::default();
-        key.copy_from_slice(context.sign().as_ref());
-        key
+        self.store.credential_key(credentials)
     }
 
     /// The credential's slot: its live session, or the slot its sign-in attempts share.
@@ -245,11 +249,7 @@ impl Sessions {
     /// its secret as the user name must not find it in the logs. Successful sign-ins log the
     /// identifier next to it, so operators can tell whose it is.
     fn fingerprint(&self, identifier: &str) -> String {
-        let tag = hmac::sign(&self.credential_key, identifier.as_bytes());
-        tag.as_ref()[..6].iter().fold(String::with_capacity(12), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+        self.store.fingerprint(identifier)
     }
 
     async fn renew(
@@ -259,7 +259,7 @@ impl Sessions {
         mut flight: tokio::sync::OwnedMutexGuard<Flight>,
         credentials: &Credentials,
     ) -> Result<Arc<AccessToken>, SessionError> {
-        let outcome = self.renew_in(&mut flight, credentials).await.map(Arc::new);
+        let outcome = self.renew_in(&mut flight, credentials, &key).await.map(Arc::new);
         match &outcome {
             Ok(token) => {
                 slot.token.store(Some(Arc::clone(token)));
@@ -276,25 +276,70 @@ impl Sessions {
         outcome
     }
 
-    async fn renew_in(&self, flight: &mut Flight, credentials: &Credentials) -> Result<AccessToken, SessionError> {
+    async fn renew_in(
+        &self,
+        flight: &mut Flight,
+        credentials: &Credentials,
+        key: &CredentialKey,
+    ) -> Result<AccessToken, SessionError> {
         let identifier = credentials.identifier();
+        if flight.session.is_none()
+            && let Some((session, token)) = self.adopt(key).await
+        {
+            // Another replica, or an earlier run, signed this credential in.
+            let session = flight.session.insert(session);
+            if let Some(token) = token.filter(|token| token.has_left(self.refresh_margin)) {
+                debug!(identifier, session_id = %session.id, "session and token from the shared store");
+                return Ok(token);
+            }
+        }
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
-            if let Some(retry_after) = self.session_backoff.remaining() {
+            if let Some(retry_after) = self.backoff_remaining(&self.session_backoff, SESSION_CALLS).await {
                 return Err(SessionError::RateLimited { retry_after });
             }
-            match self.token_from(session, None).await {
+            if self.store.lease(key, "refresh").await == Lease::Theirs
+                && let Some((adopted, token)) = self.wait_for(key, "refresh").await
+            {
+                *session = adopted;
+                return Ok(token);
+            }
+            let refreshed = self.token_from(session, None).await;
+            self.store.release(key, "refresh").await;
+            match refreshed {
                 Ok(token) => {
                     debug!(identifier, session_id = %session.id, "token refreshed from the session");
+                    self.save(key, session, &token).await;
                     return Ok(token);
                 }
                 Err(error) if error.meaning() == Meaning::SessionGone => {
                     info!(identifier, session_id = %session.id, clerk_trace_id = error.trace_id(),
                         "Clerk ended the session; signing in again");
+                    self.store.forget(key).await;
                 }
-                Err(error) => return Err(self.clerk_failure(identifier, error, &self.session_backoff)),
+                Err(error) => {
+                    return Err(self.clerk_failure(identifier, error, &self.session_backoff, SESSION_CALLS).await);
+                }
             }
         }
         flight.session = None;
+        if self.store.lease(key, "sign-in").await == Lease::Theirs
+            && let Some((session, token)) = self.wait_for(key, "sign-in").await
+        {
+            flight.session = Some(session);
+            return Ok(token);
+        }
+        let signed_in = self.signed_in_token(flight, credentials, key).await;
+        self.store.release(key, "sign-in").await;
+        signed_in
+    }
+
+    /// A new sign-in, and the token of its session, stored for the other replicas.
+    async fn signed_in_token(
+        &self,
+        flight: &mut Flight,
+        credentials: &Credentials,
+        key: &CredentialKey,
+    ) -> Result<AccessToken, SessionError> {
         let SignedIn { client_token, session } = self.sign_in(credentials).await?;
         let live = flight.session.insert(LiveSession {
             client_token,
@@ -304,28 +349,95 @@ impl Sessions {
             last_jwt: None,
             organization_id: None,
         });
-        self.token_from(live, session.jwt)
-            .await
-            .map_err(|error| self.clerk_failure(identifier, error, &self.session_backoff))
+        match self.token_from(live, session.jwt).await {
+            Ok(token) => {
+                self.save(key, live, &token).await;
+                Ok(token)
+            }
+            Err(error) => {
+                Err(self.clerk_failure(credentials.identifier(), error, &self.session_backoff, SESSION_CALLS).await)
+            }
+        }
+    }
+
+    /// The credential's session (and its token, if it is readable) from the shared store.
+    async fn adopt(&self, key: &CredentialKey) -> Option<(LiveSession, Option<AccessToken>)> {
+        let stored = self.store.load(key).await?;
+        let jwt = Secret::new(stored.jwt);
+        let session = LiveSession {
+            client_token: Secret::new(stored.client_token),
+            client_cleared: false,
+            id: stored.session_id,
+            expires_at: stored.session_expires_at.map(from_unix),
+            last_jwt: Some(jwt.clone()),
+            organization_id: stored.organization_id,
+        };
+        Some((session, AccessToken::from_jwt(jwt).ok()))
+    }
+
+    /// Waits (at most the lease wait) for the replica holding the `what` lease to store a token
+    /// with time left; gives up early once it let go of the lease without storing one.
+    async fn wait_for(&self, key: &CredentialKey, what: &str) -> Option<(LiveSession, AccessToken)> {
+        let deadline = Instant::now() + self.store.lease_wait();
+        while Instant::now() < deadline {
+            tokio::time::sleep(LEASE_POLL).await;
+            if let Some((session, Some(token))) = self.adopt(key).await
+                && token.has_left(self.refresh_margin)
+            {
+                return Some((session, token));
+            }
+            if !self.store.is_leased(key, what).await {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Stores the session and its token for the other replicas, until the session expires.
+    async fn save(&self, key: &CredentialKey, session: &LiveSession, token: &AccessToken) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let expires_at = session.expires_at.and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok());
+        let ttl = expires_at.map_or(DEFAULT_SESSION_TTL, |at| at.saturating_sub(Duration::from_secs(unix_now())));
+        let stored = StoredSession {
+            client_token: session.client_token.expose().to_owned(),
+            session_id: session.id.clone(),
+            session_expires_at: expires_at.map(|at| at.as_secs()),
+            organization_id: session.organization_id.clone(),
+            jwt: token.jwt.expose().to_owned(),
+        };
+        self.store.save(key, &stored, ttl.max(Duration::from_secs(1))).await;
+    }
+
+    /// How long Clerk's `Retry-After` for calls of this kind still holds, here or on any replica.
+    async fn backoff_remaining(&self, local: &Backoff, kind: &str) -> Option<Duration> {
+        match local.remaining() {
+            Some(left) => Some(left),
+            None => self.store.held(kind).await,
+        }
     }
 
     /// A sign-in within the identifier's failure budget and outside Clerk's sign-in backoff.
     async fn sign_in(&self, credentials: &Credentials) -> Result<SignedIn, SessionError> {
         let identifier = credentials.identifier();
-        if let Some(retry_after) = self.sign_in_backoff.remaining() {
+        if let Some(retry_after) = self.backoff_remaining(&self.sign_in_backoff, SIGN_INS).await {
             debug!(
                 retry_after_secs = retry_after.as_secs(),
                 "Clerk's sign-in rate limit still holds; not calling Clerk"
             );
             return Err(SessionError::RateLimited { retry_after });
         }
-        if let Err(retry_after) = self.failures.reserve(identifier) {
-            warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
-            return Err(SessionError::Throttled { retry_after });
-        }
+        let reservation = match self.reserve_failure(identifier).await {
+            Ok(reservation) => reservation,
+            Err(retry_after) => {
+                warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
+                return Err(SessionError::Throttled { retry_after });
+            }
+        };
         match self.method.sign_in(&self.fapi, credentials).await {
             Ok(signed_in) => {
-                self.failures.settle(identifier, Settle::Success);
+                self.settle_failure(identifier, reservation, Settle::Success).await;
                 info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
                     user_id = signed_in.session.user_id.as_deref(), "signed in at Clerk");
                 Ok(signed_in)
@@ -333,8 +445,8 @@ impl Sessions {
             Err(error) => {
                 let counted = error.meaning() == Meaning::WrongCredentials;
                 let settle = if counted { Settle::Failure } else { Settle::NotCounted };
-                self.failures.settle(identifier, settle);
-                Err(self.clerk_failure(identifier, error, &self.sign_in_backoff))
+                self.settle_failure(identifier, reservation, settle).await;
+                Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await)
             }
         }
     }
@@ -394,12 +506,38 @@ impl Sessions {
         Ok(reply.value)
     }
 
-    /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind.
-    fn clerk_failure(&self, identifier: &str, error: ClerkError, backoff: &Backoff) -> SessionError {
+    /// Counts a sign-in attempt against the identifier's failure budget: the shared one when
+    /// there is one (and it answers), this replica's otherwise.
+    async fn reserve_failure(&self, identifier: &str) -> Result<Reservation, Duration> {
+        let subject = self.store.subject_key(&super::throttle::normalised(identifier));
+        let mut ticket = [0; 8];
+        SystemRandom::new().fill(&mut ticket).map_err(|_| Duration::from_secs(1))?;
+        let ticket = u64::from_be_bytes(ticket);
+        match self.store.reserve_failure(&subject, ticket, self.failures.limit(), self.failures.window()).await {
+            Some(reserved) => reserved.map(|()| Reservation::Shared { subject, ticket }),
+            None => self.failures.reserve(identifier).map(|()| Reservation::Local),
+        }
+    }
+
+    /// Ends a reservation of [`reserve_failure`](Self::reserve_failure).
+    async fn settle_failure(&self, identifier: &str, reservation: Reservation, settle: Settle) {
+        match reservation {
+            Reservation::Shared { subject, ticket } => {
+                let (keep, clear) = (matches!(settle, Settle::Failure), matches!(settle, Settle::Success));
+                self.store.settle_failure(&subject, ticket, keep, clear).await;
+            }
+            Reservation::Local => self.failures.settle(identifier, settle),
+        }
+    }
+
+    /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind here and on every
+    /// replica.
+    async fn clerk_failure(&self, identifier: &str, error: ClerkError, backoff: &Backoff, kind: &str) -> SessionError {
         warn!(client = %self.fingerprint(identifier), clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
         match error {
             ClerkError::RateLimited { retry_after, .. } => {
                 backoff.hold(retry_after);
+                self.store.hold(kind, retry_after).await;
                 SessionError::RateLimited { retry_after }
             }
             error => SessionError::Clerk(error),

@@ -36,6 +36,14 @@ impl FailureBudget {
         Self { limit: limit.max(1), window, windows: Cache::new(capacity.max(1)) }
     }
 
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    pub(crate) fn window(&self) -> Duration {
+        self.window
+    }
+
     /// Counts an attempt for `identifier`, or says how long until one is allowed again.
     pub(crate) fn reserve(&self, identifier: &str) -> Result<(), Duration> {
         let now = Instant::now();
@@ -53,7 +61,7 @@ impl FailureBudget {
             }
             EntryAction::Retain(())
         };
-        if let EntryResult::Vacant(guard) = self.windows.entry(&key(identifier), None, count) {
+        if let EntryResult::Vacant(guard) = self.windows.entry(&normalised(identifier), None, count) {
             let _ = guard.insert(FailureWindow { started: now, count: 1 });
         }
         refused.map_or(Ok(()), |retry_after| Err(round_up(retry_after)))
@@ -63,7 +71,7 @@ impl FailureBudget {
     pub(crate) fn settle(&self, identifier: &str, outcome: Settle) {
         match outcome {
             Settle::Success => {
-                self.windows.remove(&key(identifier));
+                self.windows.remove(&normalised(identifier));
             }
             Settle::Failure => {}
             Settle::NotCounted => {
@@ -71,14 +79,14 @@ impl FailureBudget {
                     current.count = current.count.saturating_sub(1);
                     EntryAction::Retain(())
                 };
-                let _ = self.windows.entry(&key(identifier), Some(Duration::ZERO), give_back);
+                let _ = self.windows.entry(&normalised(identifier), Some(Duration::ZERO), give_back);
             }
         }
     }
 }
 
-/// Clerk identifiers (e-mail addresses, usernames) are case-insensitive.
-fn key(identifier: &str) -> String {
+/// An identifier as Clerk matches it: e-mail addresses and usernames are case-insensitive.
+pub(crate) fn normalised(identifier: &str) -> String {
     identifier.trim().to_lowercase()
 }
 
