@@ -70,6 +70,11 @@ mod verify;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod fuzzing;
+
 pub use auth_error::{AuthError, AuthErrorKind};
 pub use body::ResponseBody;
 pub use claims::{ClerkClaims, Organization};

@@ -141,7 +141,7 @@ impl Protection {
 }
 
 /// The bearer token of a request: `Ok(None)` when there is no `Authorization` header.
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let token = match auth_header::credentials(headers, b"bearer") {
         Ok(Some(token)) => token,
         Ok(None) => return Ok(None),

@@ -3,8 +3,8 @@
 //! failure as an RFC 6749 §5.2 JSON error.
 
 pub(crate) mod basic;
-mod error;
-mod form;
+pub(crate) mod error;
+pub(crate) mod form;
 mod response;
 
 use std::sync::Arc;

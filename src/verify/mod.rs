@@ -171,6 +171,13 @@ impl Verifier {
     }
 }
 
+/// Whether a token's JOSE header passes the header rules (alg, typ), read as verification reads
+/// it, before any key is looked up.
+#[cfg(fuzzing)]
+pub(crate) fn check_header(token: &str) -> Result<(), AuthError> {
+    Header::parse(token).map(drop)
+}
+
 /// `cat` of a session token.
 const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
 /// `cat` of a JWT template token (no `sid`; outlives the revocation of its session).
