@@ -451,6 +451,43 @@ impl ClerkBasicAuthConfig {
         self
     }
 
+    /// At most `attempts` sign-ins within any `window` from one client address, for credentials
+    /// not known to be good (a credential that succeeded before is never held back), so one
+    /// source cannot spend the instance's Clerk sign-in limit (5 per 10 s per server IP) for
+    /// everyone. Shared across replicas with a shared store. Default: 30 in 10 minutes, which an
+    /// honest client, signing in once per credential and reusing the session, never reaches.
+    /// The address comes from [`with_client_address`](Self::with_client_address).
+    pub fn with_source_limit(mut self, attempts: u32, window: Duration) -> Self {
+        self.sessions.source_limit = attempts.max(1);
+        self.sessions.source_window = window;
+        self
+    }
+
+    /// How the client address of a token request is found, for
+    /// [`with_source_limit`](Self::with_source_limit). Default: a `std::net::SocketAddr` in the
+    /// request extensions (hyper servers can insert the peer address); without one, no
+    /// per-address limit applies. With axum, serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` and read its `ConnectInfo`; behind a
+    /// reverse proxy you trust, read its forwarded address instead.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use axum::extract::ConnectInfo;
+    /// use clerk_basic_auth::ClerkBasicAuthConfig;
+    ///
+    /// let config = ClerkBasicAuthConfig::new("https://clerk.example.com")?.with_client_address(|request| {
+    ///     request.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip())
+    /// });
+    /// # Ok::<(), clerk_basic_auth::ConfigError>(())
+    /// ```
+    pub fn with_client_address<F>(mut self, address: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<std::net::IpAddr> + Send + Sync + 'static,
+    {
+        self.token_endpoint.client_address = std::sync::Arc::new(address);
+        self
+    }
+
     /// Leave requests whose path is exactly `path` unprotected (a health check, say). A missing
     /// leading `/` is added.
     pub fn with_public_path(mut self, path: impl Into<String>) -> Self {

@@ -71,9 +71,15 @@ pub(crate) struct BapiUser {
     banned: bool,
     locked: bool,
     lockout_expires_in: Option<Duration>,
+    attempts_remaining: Option<u64>,
 }
 
 impl BapiUser {
+    /// Failed attempts left before Clerk locks the user (`None`: lockout is off).
+    pub(crate) fn attempts_remaining(&self) -> Option<u64> {
+        self.attempts_remaining
+    }
+
     /// Why a correct password alone must not sign this user in, as the refusal Clerk's Frontend
     /// API would give: banned, locked, no password, or a second factor set up.
     pub(crate) fn refusal(&self) -> Option<ClerkError> {
@@ -137,6 +143,7 @@ impl BapiClient {
             banned: user.banned,
             locked: user.locked,
             lockout_expires_in: user.lockout_expires_in_seconds.map(Duration::from_secs),
+            attempts_remaining: user.verification_attempts_remaining,
         }))
     }
 

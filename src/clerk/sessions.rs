@@ -6,6 +6,7 @@
 //! refresh (so one replica does it), and share failure budgets and backoffs.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,9 +20,9 @@ use tracing::{debug, info, trace, warn};
 use super::credentials::Credentials;
 use super::error::{ClerkError, Meaning};
 use super::fapi::{ClientToken, FapiClient, SignedIn};
-use super::sign_in::SignInMethod;
+use super::sign_in::{Attempt, SignInMethod};
 use super::store::{CredentialKey, Lease, Store, StoredSession};
-use super::throttle::{Backoff, FailureBudget, Settle};
+use super::throttle::{Backoff, Holds, Settle, SlidingWindow};
 use crate::clock::{from_unix, unix_now};
 use crate::secret::Secret;
 
@@ -40,6 +41,11 @@ pub(crate) struct SessionSettings {
     pub(crate) failure_limit: u32,
     /// Default: 15 min.
     pub(crate) failure_window: Duration,
+    /// Sign-in attempts per client address within `source_window`, for credentials not known
+    /// to be good. Default: 30.
+    pub(crate) source_limit: u32,
+    /// Default: 10 min.
+    pub(crate) source_window: Duration,
 }
 
 impl Default for SessionSettings {
@@ -51,6 +57,8 @@ impl Default for SessionSettings {
             capacity: 10_000,
             failure_limit: 5,
             failure_window: Duration::from_secs(15 * 60),
+            source_limit: 30,
+            source_window: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -67,10 +75,46 @@ const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const SIGN_INS: &str = "sign-ins";
 const SESSION_CALLS: &str = "session-calls";
 
+/// Sign-ins one client address may start within [`SOURCE_BURST_WINDOW`]: fewer than Clerk's 5
+/// per 10 s per server address, so one source never spends them all.
+const SOURCE_BURST: u32 = 3;
+const SOURCE_BURST_WINDOW: Duration = Duration::from_secs(10);
+
 /// A counted sign-in attempt, to be settled when it ends.
-enum Reservation {
-    Shared { subject: [u8; 32], ticket: u64 },
-    Local,
+struct Reservation {
+    ticket: u64,
+    /// Counted in the shared store (else in this replica's window).
+    shared: bool,
+}
+
+/// Who asks for a token: the credentials, and the client address when it is known.
+struct Caller {
+    credentials: Credentials,
+    source: Option<IpAddr>,
+}
+
+/// A unique id for one counted attempt (unique across replicas).
+fn random_ticket() -> u64 {
+    let mut ticket = [0; 8];
+    // The system random source does not fail on supported platforms; a zero ticket would still count.
+    let _ = SystemRandom::new().fill(&mut ticket);
+    u64::from_be_bytes(ticket)
+}
+
+fn hex(name: &[u8; 32]) -> String {
+    name.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// How long Clerk said it is about to lock, or has locked, the user: an
+/// `account_lockout_warning` (2, 1 or 0 attempts left) holds for the failure window, a
+/// `user_locked` for the lockout's time.
+fn announced_lockout(error: &ClerkError, window: Duration) -> Option<Duration> {
+    let ClerkError::Refused(refusal) = error else { return None };
+    match refusal.code.as_str() {
+        "account_lockout_warning" => Some(window),
+        "user_locked" => Some(refusal.lockout_expires_in.unwrap_or(Duration::from_secs(3600)).max(window)),
+        _ => None,
+    }
 }
 
 /// An access token to hand out: a Clerk JWT and when it expires.
@@ -136,7 +180,17 @@ pub(crate) struct Sessions {
     /// Credentials being signed in, or whose sign-in failed: apart from `live`, so a flood of
     /// made-up credentials cannot push out the sessions of real clients.
     attempts: Cache<CredentialKey, Arc<Slot>>,
-    failures: FailureBudget,
+    /// Failed sign-ins per subject (this replica's; the shared store's when there is one).
+    failures: SlidingWindow,
+    /// Sign-in attempts per client address, for credentials not known to be good: a burst
+    /// window below Clerk's own per-IP limit, and the configured sustained one.
+    source_burst: SlidingWindow,
+    sources: SlidingWindow,
+    /// Per subject, the credential that last succeeded: it passes the failure budget, so nobody
+    /// else's wrong guesses lock its owner out.
+    known_good: Cache<[u8; 32], CredentialKey>,
+    /// Subjects Clerk is about to lock (or has locked): no attempt with another credential.
+    protected: Holds,
     /// Clerk's `Retry-After` for sign-ins, and for calls on sessions (touch, tokens): Clerk rate
     /// limits each endpoint on its own, so a sign-in flood does not stop refreshes.
     sign_in_backoff: Backoff,
@@ -186,7 +240,11 @@ impl Sessions {
             store,
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
-            failures: FailureBudget::new(settings.failure_limit, settings.failure_window, settings.capacity),
+            failures: SlidingWindow::new(settings.failure_limit, settings.failure_window, settings.capacity),
+            source_burst: SlidingWindow::new(SOURCE_BURST, SOURCE_BURST_WINDOW, settings.capacity),
+            sources: SlidingWindow::new(settings.source_limit, settings.source_window, settings.capacity),
+            known_good: Cache::new(settings.capacity.max(1)),
+            protected: Holds::new(settings.capacity),
             sign_in_backoff: Backoff::default(),
             session_backoff: Backoff::default(),
         }
@@ -196,6 +254,7 @@ impl Sessions {
     pub(crate) async fn access_token(
         self: &Arc<Self>,
         credentials: Credentials,
+        source: Option<IpAddr>,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let key = self.key(&credentials);
         let slot = self.slot(&key);
@@ -208,7 +267,7 @@ impl Sessions {
             return Box::pin(slot.remembered_refusal()).await;
         }
         // Boxed, so the cache hit above does not carry the renewal's state in its future.
-        Box::pin(self.join_or_renew(key, slot, seen, credentials)).await
+        Box::pin(self.join_or_renew(key, slot, seen, Caller { credentials, source })).await
     }
 
     /// Waits for the renewal in flight, or starts one.
@@ -217,7 +276,7 @@ impl Sessions {
         key: CredentialKey,
         slot: Arc<Slot>,
         seen: u64,
-        credentials: Credentials,
+        caller: Caller,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let flight = Arc::clone(&slot.flight).lock_owned().await;
         if slot.generation.load(Ordering::Acquire) != seen {
@@ -227,7 +286,7 @@ impl Sessions {
         // The renewal runs on its own task: a caller that gives up does not abandon a sign-in
         // half-way (which would leave Clerk a session nobody uses), and the next caller finds it.
         let sessions = Arc::clone(self);
-        tokio::spawn(async move { sessions.renew(key, &slot, flight, &credentials).await })
+        tokio::spawn(async move { sessions.renew(key, &slot, flight, &caller).await })
             .await
             .unwrap_or(Err(SessionError::Internal))
     }
@@ -257,9 +316,9 @@ impl Sessions {
         key: CredentialKey,
         slot: &Arc<Slot>,
         mut flight: tokio::sync::OwnedMutexGuard<Flight>,
-        credentials: &Credentials,
+        caller: &Caller,
     ) -> Result<Arc<AccessToken>, SessionError> {
-        let outcome = self.renew_in(&mut flight, credentials, &key).await.map(Arc::new);
+        let outcome = self.renew_in(&mut flight, caller, &key).await.map(Arc::new);
         match &outcome {
             Ok(token) => {
                 slot.token.store(Some(Arc::clone(token)));
@@ -279,10 +338,10 @@ impl Sessions {
     async fn renew_in(
         &self,
         flight: &mut Flight,
-        credentials: &Credentials,
+        caller: &Caller,
         key: &CredentialKey,
     ) -> Result<AccessToken, SessionError> {
-        let identifier = credentials.identifier();
+        let identifier = caller.credentials.identifier();
         if flight.session.is_none()
             && let Some((session, token)) = self.adopt(key).await
         {
@@ -328,7 +387,7 @@ impl Sessions {
             flight.session = Some(session);
             return Ok(token);
         }
-        let signed_in = self.signed_in_token(flight, credentials, key).await;
+        let signed_in = self.signed_in_token(flight, caller, key).await;
         self.store.release(key, "sign-in").await;
         signed_in
     }
@@ -337,10 +396,11 @@ impl Sessions {
     async fn signed_in_token(
         &self,
         flight: &mut Flight,
-        credentials: &Credentials,
+        caller: &Caller,
         key: &CredentialKey,
     ) -> Result<AccessToken, SessionError> {
-        let SignedIn { client_token, session } = self.sign_in(credentials).await?;
+        let credentials = &caller.credentials;
+        let SignedIn { client_token, session } = self.sign_in(caller, key).await?;
         let live = flight.session.insert(LiveSession {
             client_token,
             client_cleared: false,
@@ -418,8 +478,11 @@ impl Sessions {
         }
     }
 
-    /// A sign-in within the identifier's failure budget and outside Clerk's sign-in backoff.
-    async fn sign_in(&self, credentials: &Credentials) -> Result<SignedIn, SessionError> {
+    /// A sign-in, spared when Clerk's sign-in backoff holds; for a credential not known to be
+    /// good, also within its subject's failure budget, away from a lockout Clerk announced, and
+    /// within its client address's sign-in limit.
+    async fn sign_in(&self, caller: &Caller, key: &CredentialKey) -> Result<SignedIn, SessionError> {
+        let credentials = &caller.credentials;
         let identifier = credentials.identifier();
         if let Some(retry_after) = self.backoff_remaining(&self.sign_in_backoff, SIGN_INS).await {
             debug!(
@@ -428,26 +491,135 @@ impl Sessions {
             );
             return Err(SessionError::RateLimited { retry_after });
         }
-        let reservation = match self.reserve_failure(identifier).await {
-            Ok(reservation) => reservation,
-            Err(retry_after) => {
-                warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
-                return Err(SessionError::Throttled { retry_after });
-            }
+        let attempt = match self.method.prepare(credentials).await {
+            Ok(attempt) => attempt,
+            Err(error) => return Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await),
         };
-        match self.method.sign_in(&self.fapi, credentials).await {
+        let subject = self.store.subject_key(&attempt.subject);
+        let known_good = self.is_known_good(&subject, key).await;
+        let reservation = if known_good { None } else { Some(self.admit_attempt(caller, &attempt, &subject).await?) };
+        let outcome = self.method.complete(&self.fapi, attempt, credentials).await;
+        let settle = match &outcome {
+            Ok(_) => Settle::Success,
+            Err(error) if error.meaning() == Meaning::WrongCredentials => Settle::Failure,
+            Err(_) => Settle::NotCounted,
+        };
+        if let Some(reservation) = reservation {
+            self.settle_failure(&subject, reservation, &settle).await;
+        }
+        match outcome {
             Ok(signed_in) => {
-                self.settle_failure(identifier, reservation, Settle::Success).await;
+                self.remember_good(&subject, key).await;
                 info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
                     user_id = signed_in.session.user_id.as_deref(), "signed in at Clerk");
                 Ok(signed_in)
             }
             Err(error) => {
-                let counted = error.meaning() == Meaning::WrongCredentials;
-                let settle = if counted { Settle::Failure } else { Settle::NotCounted };
-                self.settle_failure(identifier, reservation, settle).await;
+                if known_good && matches!(settle, Settle::Failure) {
+                    // The password changed: this credential is good no more.
+                    self.known_good.remove(&subject);
+                }
+                if let Some(lockout) = announced_lockout(&error, self.failures.window()) {
+                    self.protect(&subject, identifier, lockout).await;
+                }
                 Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await)
             }
+        }
+    }
+
+    /// Whether `key` is the credential that last succeeded for `subject` (here, or on any replica).
+    async fn is_known_good(&self, subject: &[u8; 32], key: &CredentialKey) -> bool {
+        if self.known_good.get(subject).is_some_and(|good| good == *key) {
+            return true;
+        }
+        let good = self.store.good(subject).await.is_some_and(|good| good == *key);
+        if good {
+            self.known_good.insert(*subject, *key);
+        }
+        good
+    }
+
+    async fn remember_good(&self, subject: &[u8; 32], key: &CredentialKey) {
+        self.known_good.insert(*subject, *key);
+        self.store.remember_good(subject, key, DEFAULT_SESSION_TTL).await;
+    }
+
+    /// The checks a credential not known to be good passes before Clerk is asked: no lockout
+    /// announced for its subject, its client address within its sign-in limit, its subject
+    /// within its failure budget (counted now, settled when Clerk answers).
+    async fn admit_attempt(
+        &self,
+        caller: &Caller,
+        attempt: &Attempt,
+        subject: &[u8; 32],
+    ) -> Result<Reservation, SessionError> {
+        let identifier = caller.credentials.identifier();
+        if let Some(retry_after) = self.protected_for(subject).await {
+            debug!(client = %self.fingerprint(identifier), "Clerk is about to lock this user out; not calling Clerk");
+            return Err(SessionError::Throttled { retry_after });
+        }
+        if attempt.near_lockout() {
+            self.protect(subject, identifier, self.failures.window()).await;
+            return Err(SessionError::Throttled { retry_after: self.failures.window() });
+        }
+        if let Some(source) = caller.source {
+            let burst = self.store.subject_key(&format!("source-burst:{source}"));
+            let sustained = self.store.subject_key(&format!("source:{source}"));
+            for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
+                if let Err(retry_after) = self.reserve(window, name, random_ticket()).await {
+                    warn!(source = %source, "too many sign-ins from one client address; not calling Clerk");
+                    return Err(SessionError::Throttled { retry_after });
+                }
+            }
+        }
+        let ticket = random_ticket();
+        match self.reserve(&self.failures, subject, ticket).await {
+            Ok(shared) => Ok(Reservation { ticket, shared }),
+            Err(retry_after) => {
+                warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; protecting the user, not calling Clerk");
+                Err(SessionError::Throttled { retry_after })
+            }
+        }
+    }
+
+    /// Counts an attempt in a sliding window: the shared one when there is one (and it answers),
+    /// this replica's otherwise. `Ok(true)`: counted in the shared store.
+    async fn reserve(&self, window: &SlidingWindow, name: &[u8; 32], ticket: u64) -> Result<bool, Duration> {
+        match self.store.reserve_attempt(name, ticket, window.limit(), window.window()).await {
+            Some(reserved) => reserved.map(|()| true),
+            None => window.reserve(&hex(name), ticket).map(|()| false),
+        }
+    }
+
+    /// Ends a reservation of the failure budget.
+    async fn settle_failure(&self, subject: &[u8; 32], reservation: Reservation, settle: &Settle) {
+        if reservation.shared {
+            let (keep, clear) = (matches!(settle, Settle::Failure), matches!(settle, Settle::Success));
+            self.store.settle_attempt(subject, reservation.ticket, keep, clear).await;
+        } else {
+            let outcome = match settle {
+                Settle::Success => Settle::Success,
+                Settle::Failure => Settle::Failure,
+                Settle::NotCounted => Settle::NotCounted,
+            };
+            self.failures.settle(&hex(subject), reservation.ticket, outcome);
+        }
+    }
+
+    /// Stops attempts for `subject` by credentials not known to be good, for `duration`, here and
+    /// on every replica.
+    async fn protect(&self, subject: &[u8; 32], identifier: &str, duration: Duration) {
+        warn!(client = %self.fingerprint(identifier), minutes = duration.as_secs().div_ceil(60),
+            "Clerk is close to locking this user out: only the credential that last succeeded is tried");
+        self.protected.hold(&hex(subject), duration);
+        self.store.hold(&format!("protect-{}", hex(subject)), duration).await;
+    }
+
+    async fn protected_for(&self, subject: &[u8; 32]) -> Option<Duration> {
+        let name = hex(subject);
+        match self.protected.remaining(&name) {
+            Some(left) => Some(left),
+            None => self.store.held(&format!("protect-{name}")).await,
         }
     }
 
@@ -504,30 +676,6 @@ impl Sessions {
         };
         session.take_client_token(reply.client_token);
         Ok(reply.value)
-    }
-
-    /// Counts a sign-in attempt against the identifier's failure budget: the shared one when
-    /// there is one (and it answers), this replica's otherwise.
-    async fn reserve_failure(&self, identifier: &str) -> Result<Reservation, Duration> {
-        let subject = self.store.subject_key(&super::throttle::normalised(identifier));
-        let mut ticket = [0; 8];
-        SystemRandom::new().fill(&mut ticket).map_err(|_| Duration::from_secs(1))?;
-        let ticket = u64::from_be_bytes(ticket);
-        match self.store.reserve_failure(&subject, ticket, self.failures.limit(), self.failures.window()).await {
-            Some(reserved) => reserved.map(|()| Reservation::Shared { subject, ticket }),
-            None => self.failures.reserve(identifier).map(|()| Reservation::Local),
-        }
-    }
-
-    /// Ends a reservation of [`reserve_failure`](Self::reserve_failure).
-    async fn settle_failure(&self, identifier: &str, reservation: Reservation, settle: Settle) {
-        match reservation {
-            Reservation::Shared { subject, ticket } => {
-                let (keep, clear) = (matches!(settle, Settle::Failure), matches!(settle, Settle::Success));
-                self.store.settle_failure(&subject, ticket, keep, clear).await;
-            }
-            Reservation::Local => self.failures.settle(identifier, settle),
-        }
     }
 
     /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind here and on every

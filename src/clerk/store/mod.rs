@@ -263,10 +263,10 @@ impl Store {
         false
     }
 
-    /// Counts an attempt against `subject`'s shared failure budget (a sliding window): `None`
-    /// without a shared store (or while it is down), so the caller counts locally;
-    /// `Some(Err(retry_after))` when the budget is spent.
-    pub(crate) async fn reserve_failure(
+    /// Counts an attempt in the shared sliding window named `subject` (a failure budget, a
+    /// client address's sign-ins): `None` without a shared store (or while it is down), so the
+    /// caller counts locally; `Some(Err(retry_after))` when the window is full.
+    pub(crate) async fn reserve_attempt(
         &self,
         subject: &[u8; 32],
         ticket: u64,
@@ -281,8 +281,8 @@ impl Store {
         None
     }
 
-    /// Ends a shared reservation: kept (a failure), given back, or the budget cleared (a success).
-    pub(crate) async fn settle_failure(&self, subject: &[u8; 32], ticket: u64, keep: bool, clear: bool) {
+    /// Ends a shared reservation: kept (a failure), given back, or the window cleared (a success).
+    pub(crate) async fn settle_attempt(&self, subject: &[u8; 32], ticket: u64, keep: bool, clear: bool) {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             shared.settle(&entry_name("failures", subject), ticket, keep, clear).await;
@@ -306,6 +306,26 @@ impl Store {
             return shared.remaining(&format!("clerk-basic-auth:v1:backoff:{kind}")).await;
         }
         let _ = kind;
+        None
+    }
+
+    /// Remembers that `credential` last succeeded for `subject`, on every replica.
+    pub(crate) async fn remember_good(&self, subject: &[u8; 32], credential: &CredentialKey, ttl: Duration) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            shared.set(&entry_name("good", subject), credential.to_vec(), ttl).await;
+        }
+        let _ = (subject, credential, ttl);
+    }
+
+    /// The credential that last succeeded for `subject` on any replica (`None`: none known, or
+    /// no shared store).
+    pub(crate) async fn good(&self, subject: &[u8; 32]) -> Option<CredentialKey> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return shared.get(&entry_name("good", subject)).await?.try_into().ok();
+        }
+        let _ = subject;
         None
     }
 
