@@ -63,6 +63,7 @@ mod layer;
 mod protect;
 mod routes;
 mod secret;
+mod telemetry;
 mod token_endpoint;
 mod verify;
 

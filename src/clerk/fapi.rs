@@ -144,7 +144,7 @@ impl FapiClient {
     pub(crate) async fn jwks(&self) -> Result<Bytes, ClerkError> {
         let request =
             self.http.get(self.api.jwks_url()).timeout(self.timeout).header(http::header::ACCEPT, "application/json");
-        let (_, body) = call::send(request).await?;
+        let (_, body) = call::send(request, "fapi_jwks").await?;
         Ok(body)
     }
 
@@ -170,7 +170,12 @@ impl FapiClient {
             .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(http::header::ACCEPT, "application/json")
             .body(body);
-        call::send(request).await
+        let call = match segments.last() {
+            Some(&"sign_ins") => "fapi_sign_in",
+            Some(&"touch") => "fapi_touch",
+            _ => "fapi_tokens",
+        };
+        call::send(request, call).await
     }
 }
 

@@ -25,6 +25,7 @@ use super::store::{CredentialKey, Lease, Store, StoredSession};
 use super::throttle::{Backoff, Holds, Settle, SlidingWindow};
 use crate::clock::{from_unix, unix_now};
 use crate::secret::Secret;
+use crate::telemetry;
 
 /// What the sessions of one layer do, each with its default.
 #[derive(Debug, Clone)]
@@ -261,13 +262,17 @@ impl Sessions {
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
+            telemetry::token_request("cached");
             return Ok(token);
         }
-        if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
-            return Box::pin(slot.remembered_refusal()).await;
-        }
-        // Boxed, so the cache hit above does not carry the renewal's state in its future.
-        Box::pin(self.join_or_renew(key, slot, seen, Caller { credentials, source })).await
+        let renewed = if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
+            Box::pin(slot.remembered_refusal()).await
+        } else {
+            // Boxed, so the cache hit above does not carry the renewal's state in its future.
+            Box::pin(self.join_or_renew(key, slot, seen, Caller { credentials, source })).await
+        };
+        telemetry::token_request(if renewed.is_ok() { "renewed" } else { "refused" });
+        renewed
     }
 
     /// Waits for the renewal in flight, or starts one.
@@ -489,6 +494,7 @@ impl Sessions {
                 retry_after_secs = retry_after.as_secs(),
                 "Clerk's sign-in rate limit still holds; not calling Clerk"
             );
+            telemetry::throttled("clerk_backoff");
             return Err(SessionError::RateLimited { retry_after });
         }
         let attempt = match self.method.prepare(credentials).await {
@@ -499,6 +505,17 @@ impl Sessions {
         let known_good = self.is_known_good(&subject, key).await;
         let reservation = if known_good { None } else { Some(self.admit_attempt(caller, &attempt, &subject).await?) };
         let outcome = self.method.complete(&self.fapi, attempt, credentials).await;
+        telemetry::sign_in(match &outcome {
+            Ok(_) => "success",
+            Err(error) => match error.meaning() {
+                Meaning::WrongCredentials => "wrong_credentials",
+                Meaning::UserStep => "user_step",
+                Meaning::Deployment => "deployment",
+                Meaning::Unavailable => "unavailable",
+                Meaning::RateLimited => "rate_limited",
+                Meaning::SessionGone => "session_gone",
+            },
+        });
         let settle = match &outcome {
             Ok(_) => Settle::Success,
             Err(error) if error.meaning() == Meaning::WrongCredentials => Settle::Failure,
@@ -556,10 +573,12 @@ impl Sessions {
         let identifier = caller.credentials.identifier();
         if let Some(retry_after) = self.protected_for(subject).await {
             debug!(client = %self.fingerprint(identifier), "Clerk is about to lock this user out; not calling Clerk");
+            telemetry::throttled("lockout_protection");
             return Err(SessionError::Throttled { retry_after });
         }
         if attempt.near_lockout() {
             self.protect(subject, identifier, self.failures.window()).await;
+            telemetry::throttled("lockout_protection");
             return Err(SessionError::Throttled { retry_after: self.failures.window() });
         }
         if let Some(source) = caller.source {
@@ -568,6 +587,7 @@ impl Sessions {
             for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
                 if let Err(retry_after) = self.reserve(window, name, random_ticket()).await {
                     warn!(source = %source, "too many sign-ins from one client address; not calling Clerk");
+                    telemetry::throttled("client_address");
                     return Err(SessionError::Throttled { retry_after });
                 }
             }
@@ -577,6 +597,7 @@ impl Sessions {
             Ok(shared) => Ok(Reservation { ticket, shared }),
             Err(retry_after) => {
                 warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; protecting the user, not calling Clerk");
+                telemetry::throttled("failure_budget");
                 Err(SessionError::Throttled { retry_after })
             }
         }

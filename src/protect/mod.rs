@@ -136,6 +136,7 @@ impl Protection {
     fn refuse<B>(&self, error: &AuthError, request: Request<B>) -> Response<Bytes> {
         let (parts, _body) = request.into_parts();
         tracing::debug!(path = parts.uri.path(), %error, "request refused");
+        crate::telemetry::refused(error.kind());
         self.styles.respond(error, &parts, &self.realm)
     }
 }

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::auth_error::AuthError;
 use crate::claims::ClerkClaims;
 use crate::clock::unix_now;
+use crate::telemetry;
 use cache::VerifiedTokens;
 use jwks::KeyStore;
 
@@ -96,6 +97,7 @@ impl Verifier {
     pub(crate) fn verify_now(&self, token: &str) -> Verdict {
         let keys = self.keys.snapshot();
         if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys)) {
+            telemetry::verified_token("cached");
             return Verdict::Verified(claims);
         }
         let header = match self.header(token) {
@@ -164,6 +166,7 @@ impl Verifier {
     }
 
     fn remember(&self, token: &str, claims: ClerkClaims, kid: Option<String>) -> ClerkClaims {
+        telemetry::verified_token("verified");
         if let Some(verified) = &self.verified {
             verified.insert(token, claims.clone(), kid);
         }
