@@ -38,6 +38,7 @@ const ENV_PROXY_URL: &str = "CLERK_PROXY_URL";
 const ENV_DOMAIN: &str = "CLERK_DOMAIN";
 const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
 const ENV_SESSION_STORE_URL: &str = "CLERK_SESSION_STORE_URL";
+const ENV_PASSWORD_RECHECK_SECONDS: &str = "CLERK_PASSWORD_RECHECK_SECONDS";
 const ENV_SESSION_STORE_SECRET: &str = "CLERK_SESSION_STORE_SECRET";
 
 /// Configuration of a [`ClerkBasicAuthLayer`](crate::ClerkBasicAuthLayer).
@@ -203,6 +204,10 @@ impl ClerkBasicAuthConfig {
         }
         if let Some(url) = var(ENV_PROXY_URL) {
             config = config.with_proxy_url(url.trim())?;
+        }
+        if let Some(seconds) = var(ENV_PASSWORD_RECHECK_SECONDS) {
+            let seconds = seconds.trim().parse::<u64>().map_err(|_| ConfigError::InvalidPasswordRecheck)?;
+            config = config.with_password_recheck(Duration::from_secs(seconds));
         }
         if let Some(secret) = var(ENV_SESSION_STORE_SECRET) {
             config = config.with_session_store_secret(secret.trim())?;
@@ -488,6 +493,17 @@ impl ClerkBasicAuthConfig {
         self
     }
 
+    /// Check each credential's password again at least every `interval` while its Clerk session
+    /// lives, so a changed password stops working within that time without anyone ending
+    /// sessions: with the secret key, by `verify_password` at the Backend API; without, by a new
+    /// sign-in whose session replaces the old one (which is ended at Clerk). Until the check,
+    /// tokens of the old password are not handed out from the cache. Default: 1 hour
+    /// (`CLERK_PASSWORD_RECHECK_SECONDS`).
+    pub fn with_password_recheck(mut self, interval: Duration) -> Self {
+        self.sessions.password_recheck = interval;
+        self
+    }
+
     /// Leave requests whose path is exactly `path` unprotected (a health check, say). A missing
     /// leading `/` is added.
     pub fn with_public_path(mut self, path: impl Into<String>) -> Self {
@@ -697,6 +713,8 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `CLERK_PASSWORD_RECHECK_SECONDS` is not a number of seconds.
+    InvalidPasswordRecheck,
     /// A shared session store was configured without the shared secret.
     MissingSessionStoreSecret,
     /// The session store secret is shorter than 32 bytes or not random.
@@ -739,6 +757,7 @@ impl fmt::Display for ConfigError {
             Self::InvalidSecretKey { reason } => write!(f, "invalid {ENV_SECRET_KEY}: {reason}"),
             Self::InvalidBackendApiUrl { url, reason } => write!(f, "invalid Clerk Backend API URL {url:?}: {reason}"),
             Self::InvalidProxyUrl { url, reason } => write!(f, "invalid {ENV_PROXY_URL} {url:?}: {reason}"),
+            Self::InvalidPasswordRecheck => write!(f, "{ENV_PASSWORD_RECHECK_SECONDS} must be a number of seconds"),
             Self::MissingSessionStoreSecret => write!(
                 f,
                 "a shared session store needs {ENV_SESSION_STORE_SECRET} (with_session_store_secret): \

@@ -20,7 +20,7 @@ use tracing::{debug, info, trace, warn};
 use super::credentials::Credentials;
 use super::error::{ClerkError, Meaning};
 use super::fapi::{ClientToken, FapiClient, SignedIn};
-use super::sign_in::{Attempt, SignInMethod};
+use super::sign_in::{Attempt, Recheck, SignInMethod};
 use super::store::{CredentialKey, Lease, Store, StoredSession};
 use super::throttle::{Backoff, Holds, Settle, SlidingWindow};
 use crate::clock::{from_unix, unix_now};
@@ -47,6 +47,8 @@ pub(crate) struct SessionSettings {
     pub(crate) source_limit: u32,
     /// Default: 10 min.
     pub(crate) source_window: Duration,
+    /// How often a credential's password is checked again while its session lives. Default: 1 h.
+    pub(crate) password_recheck: Duration,
 }
 
 impl Default for SessionSettings {
@@ -60,6 +62,7 @@ impl Default for SessionSettings {
             failure_window: Duration::from_secs(15 * 60),
             source_limit: 30,
             source_window: Duration::from_secs(10 * 60),
+            password_recheck: Duration::from_secs(3600),
         }
     }
 }
@@ -125,6 +128,8 @@ pub(crate) struct AccessToken {
     /// never needs escaping wherever it is written.
     pub(crate) jwt: Secret,
     pub(crate) expires_at: SystemTime,
+    /// When the password behind it must be checked again: the token is not handed out after.
+    pub(crate) recheck_at: SystemTime,
 }
 
 impl AccessToken {
@@ -141,7 +146,7 @@ impl AccessToken {
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
             .map_err(|_| ClerkError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
-        Ok(Self { jwt, expires_at: from_unix(expiry.exp) })
+        Ok(Self { jwt, expires_at: from_unix(expiry.exp), recheck_at: from_unix(u64::MAX) })
     }
 
     /// Seconds left, rounded down.
@@ -149,8 +154,10 @@ impl AccessToken {
         self.expires_at.duration_since(SystemTime::now()).map_or(0, |left| left.as_secs())
     }
 
+    /// Whether it may be handed out: more than `margin` left, and its password check not due.
     fn has_left(&self, margin: Duration) -> bool {
-        self.expires_at.duration_since(SystemTime::now()).is_ok_and(|left| left > margin)
+        let now = SystemTime::now();
+        now < self.recheck_at && self.expires_at.duration_since(now).is_ok_and(|left| left > margin)
     }
 }
 
@@ -174,6 +181,7 @@ pub(crate) struct Sessions {
     organization: Option<String>,
     template: Option<String>,
     refresh_margin: Duration,
+    password_recheck: Duration,
     /// Names credentials, fingerprints identifiers, and (when shared) holds what replicas share.
     store: Store,
     /// Credentials with a Clerk session.
@@ -228,6 +236,10 @@ struct LiveSession {
     last_jwt: Option<Secret>,
     /// The organization made active on the session, once it is.
     organization_id: Option<String>,
+    /// The Clerk user, when Clerk said.
+    user_id: Option<String>,
+    /// When the password was last checked (the sign-in, or a later check).
+    password_checked_at: SystemTime,
 }
 
 impl Sessions {
@@ -238,6 +250,7 @@ impl Sessions {
             organization: settings.organization.clone(),
             template: settings.jwt_template.clone(),
             refresh_margin: settings.refresh_margin,
+            password_recheck: settings.password_recheck,
             store,
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
@@ -357,6 +370,15 @@ impl Sessions {
                 return Ok(token);
             }
         }
+        if let Some(session) = flight.session.as_mut().filter(|session| session.is_live())
+            && session.password_due(self.password_recheck)
+            && !self.password_still_good(session, caller).await
+        {
+            info!(identifier, session_id = %session.id, "the password changed; ending the session");
+            self.fapi.end_session(&session.client_token, &session.id).await;
+            self.store.forget(key).await;
+            flight.session = None;
+        }
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
             if let Some(retry_after) = self.backoff_remaining(&self.session_backoff, SESSION_CALLS).await {
                 return Err(SessionError::RateLimited { retry_after });
@@ -413,6 +435,8 @@ impl Sessions {
             expires_at: session.expires_at,
             last_jwt: None,
             organization_id: None,
+            user_id: session.user_id,
+            password_checked_at: SystemTime::now(),
         });
         match self.token_from(live, session.jwt).await {
             Ok(token) => {
@@ -422,6 +446,38 @@ impl Sessions {
             Err(error) => {
                 Err(self.clerk_failure(credentials.identifier(), error, &self.session_backoff, SESSION_CALLS).await)
             }
+        }
+    }
+
+    /// Whether the credential's password is still the user's: with the Backend API, its
+    /// `verify_password`; without, a new sign-in, whose session then replaces this one (which is
+    /// ended at Clerk). A check Clerk cannot answer now leaves the session as it is.
+    async fn password_still_good(&self, session: &mut LiveSession, caller: &Caller) -> bool {
+        match self.method.recheck(session.user_id.as_deref(), &caller.credentials).await {
+            Recheck::Good => {
+                session.password_checked_at = SystemTime::now();
+                true
+            }
+            Recheck::Changed => false,
+            Recheck::Unknown => true,
+            Recheck::NeedsSignIn => match self.sign_in(caller, &self.key(&caller.credentials)).await {
+                Ok(SignedIn { client_token, session: fresh }) => {
+                    self.fapi.end_session(&session.client_token, &session.id).await;
+                    *session = LiveSession {
+                        client_token,
+                        client_cleared: false,
+                        id: fresh.id,
+                        expires_at: fresh.expires_at,
+                        last_jwt: fresh.jwt,
+                        organization_id: None,
+                        user_id: fresh.user_id,
+                        password_checked_at: SystemTime::now(),
+                    };
+                    true
+                }
+                Err(SessionError::Clerk(error)) if error.meaning() == Meaning::WrongCredentials => false,
+                Err(_) => true,
+            },
         }
     }
 
@@ -436,8 +492,11 @@ impl Sessions {
             expires_at: stored.session_expires_at.map(from_unix),
             last_jwt: Some(jwt.clone()),
             organization_id: stored.organization_id,
+            user_id: stored.user_id,
+            password_checked_at: from_unix(stored.password_checked_at),
         };
-        Some((session, AccessToken::from_jwt(jwt).ok()))
+        let token = AccessToken::from_jwt(jwt).ok().map(|token| session.bound(token, self.password_recheck));
+        Some((session, token))
     }
 
     /// Waits (at most the lease wait) for the replica holding the `what` lease to store a token
@@ -471,6 +530,11 @@ impl Sessions {
             session_expires_at: expires_at.map(|at| at.as_secs()),
             organization_id: session.organization_id.clone(),
             jwt: token.jwt.expose().to_owned(),
+            user_id: session.user_id.clone(),
+            password_checked_at: session
+                .password_checked_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
         };
         self.store.save(key, &stored, ttl.max(Duration::from_secs(1))).await;
     }
@@ -663,7 +727,7 @@ impl Sessions {
             (None, None) => self.create_token(session, None).await?,
         };
         session.last_jwt = Some(jwt.clone());
-        AccessToken::from_jwt(jwt)
+        AccessToken::from_jwt(jwt).map(|token| session.bound(token, self.password_recheck))
     }
 
     /// A token of the configured template. Clerk answers `404 resource_not_found` both for a
@@ -722,6 +786,19 @@ impl Slot {
 }
 
 impl LiveSession {
+    /// Whether the password is due to be checked again.
+    fn password_due(&self, every: Duration) -> bool {
+        self.password_checked_at.checked_add(every).is_some_and(|due| due <= SystemTime::now())
+    }
+
+    /// `token`, to be handed out only until this session's password check is due.
+    fn bound(&self, mut token: AccessToken, recheck: Duration) -> AccessToken {
+        if let Some(due) = self.password_checked_at.checked_add(recheck) {
+            token.recheck_at = due;
+        }
+        token
+    }
+
     fn is_live(&self) -> bool {
         !self.client_cleared && self.expires_at.is_none_or(|expires_at| expires_at > SystemTime::now())
     }

@@ -23,6 +23,18 @@ pub(crate) enum SignInMethod {
     Ticket(BapiClient),
 }
 
+/// What a check of a live session's password found.
+pub(crate) enum Recheck {
+    /// Still the user's password.
+    Good,
+    /// Not the user's password any more.
+    Changed,
+    /// Clerk could not say now.
+    Unknown,
+    /// Only a new sign-in can tell (no Backend API).
+    NeedsSignIn,
+}
+
 /// A sign-in about to be tried: whose it is, and what Clerk said of the user so far.
 pub(crate) struct Attempt {
     /// Who failures count against: the Clerk user (`user:<id>`) where the Backend API named it,
@@ -51,6 +63,25 @@ impl SignInMethod {
             return Err(refusal);
         }
         Ok(Attempt { subject: format!("user:{}", user.id), user: Some(user) })
+    }
+
+    /// Checks the password of a credential whose session lives: `verify_password` at the
+    /// Backend API (which needs no new session), or a new sign-in.
+    pub(crate) async fn recheck(&self, user_id: Option<&str>, credentials: &Credentials) -> Recheck {
+        let Self::Ticket(bapi) = self else { return Recheck::NeedsSignIn };
+        let user_id = match user_id {
+            Some(user_id) => user_id.to_owned(),
+            None => match bapi.find_user(credentials.identifier()).await {
+                Ok(Some(user)) => user.id,
+                Ok(None) => return Recheck::Changed,
+                Err(_) => return Recheck::Unknown,
+            },
+        };
+        match bapi.verify_password(&user_id, credentials.password()).await {
+            Ok(()) => Recheck::Good,
+            Err(error) if error.meaning() == Meaning::WrongCredentials => Recheck::Changed,
+            Err(_) => Recheck::Unknown,
+        }
     }
 
     /// The second step: the password, and the session.

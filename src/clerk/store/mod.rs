@@ -131,6 +131,9 @@ pub(crate) struct StoredSession {
     pub(crate) session_expires_at: Option<u64>,
     pub(crate) organization_id: Option<String>,
     pub(crate) jwt: String,
+    pub(crate) user_id: Option<String>,
+    /// Unix seconds.
+    pub(crate) password_checked_at: u64,
 }
 
 /// What a lease on a credential's sign-in or refresh says.
