@@ -18,8 +18,14 @@ pub const USER_ID: &str = "user_2xDemo";
 pub const ORG: &str = "org_2xDemo";
 
 /// The fake Clerk's users: the demo admin, a member, and users in every state a sign-in can end in.
+///
+/// Device Trust is off: these tests are about other topics and configure the layer without a
+/// secret key, which works only on an instance whose operators turned Device Trust off (as they
+/// must). `tests/device_trust.rs` covers it on. Everything else is Clerk's default (client tokens
+/// rotate on every call), but for the per-IP sign-in limit.
 pub fn clerk_builder() -> FakeClerkBuilder {
     FakeClerk::builder()
+        .device_trust(false)
         .user(FakeUser::new(USER, PASSWORD).id(USER_ID).member_of(ORG, "admin"))
         .user(FakeUser::new("member@way.cloud", "MemberPassword1").id("user_member").member_of(ORG, "member"))
         .user(FakeUser::new("colon@way.cloud", "pa:ss:wörd ✓ 🔑").id("user_colon"))
