@@ -473,6 +473,12 @@ impl FakeClerk {
         self.shared.state().client_tokens()
     }
 
+    /// Every sign-in token (`ticket`) the Backend API has handed out, redeemed or not, so tests
+    /// can check that none of them leaks into logs or responses.
+    pub fn sign_in_tokens(&self) -> Vec<String> {
+        self.shared.state().sign_in_tokens.keys().cloned().collect()
+    }
+
     /// The key ids JWKS publishes, the current signing key first.
     pub fn kids(&self) -> Vec<String> {
         self.shared.keys().kids()
