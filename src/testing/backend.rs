@@ -20,7 +20,6 @@ use tokio::time::Instant;
 
 use super::api_error::ApiError;
 use super::ids;
-use super::lockout::WrongPassword;
 use super::params::Params;
 use super::records::{SignInTokenRecord, SignInTokenStatus};
 use super::state::State;
@@ -178,16 +177,10 @@ impl State {
         if !record.user.password_enabled {
             return Err(ApiError::NoPasswordSet);
         }
-        record.lockout.lift_if_over(now);
-        if let Some(remaining) = record.lockout_remaining(now) {
+        if let Some(remaining) = record.current_lock(now) {
             return Err(ApiError::UserLocked { remaining });
         }
-        if password != record.user.password {
-            let _: WrongPassword = record.lockout.record_failure(now, threshold, duration);
-            return Err(ApiError::IncorrectPassword);
-        }
-        record.lockout.record_success();
-        Ok(())
+        record.attempt_password(password, now, threshold, duration).map_err(|_| ApiError::IncorrectPassword)
     }
 
     /// `POST /v1/sign_in_tokens` with `{"user_id", "expires_in_seconds"?, "org_id"?}`: a

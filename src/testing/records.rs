@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::fixtures::FakeUser;
-use super::lockout::Lockout;
+use super::lockout::{Lockout, WrongPassword};
 
 /// A user with its lockout bookkeeping.
 pub(crate) struct UserRecord {
@@ -21,6 +21,29 @@ impl UserRecord {
             return Some(None);
         }
         self.lockout.remaining(now).map(Some)
+    }
+
+    /// Lifts a lock that has run out, then the remaining lockout as
+    /// [`lockout_remaining`](Self::lockout_remaining) gives it.
+    pub(crate) fn current_lock(&mut self, now: Instant) -> Option<Option<Duration>> {
+        self.lockout.lift_if_over(now);
+        self.lockout_remaining(now)
+    }
+
+    /// Checks `password`, counted by the lockout: a wrong one counts towards the lock (and may
+    /// lock for `duration` after `threshold` failures), a right one starts the count over.
+    pub(crate) fn attempt_password(
+        &mut self,
+        password: &str,
+        now: Instant,
+        threshold: u32,
+        duration: Duration,
+    ) -> Result<(), WrongPassword> {
+        if password != self.user.password {
+            return Err(self.lockout.record_failure(now, threshold, duration));
+        }
+        self.lockout.record_success();
+        Ok(())
     }
 }
 

@@ -48,6 +48,13 @@ struct Attempt<'a> {
     org: Option<String>,
 }
 
+/// What proves the user: a redeemed ticket, or the password (`None`: no strategy yet, the first
+/// factor is still to come).
+enum Factor<'a> {
+    Ticket,
+    Password(Option<&'a str>),
+}
+
 /// A checked sign-in form.
 enum Credentials<'a> {
     /// An identifier and, with strategy `password`, the password (`None`: no strategy yet, the
@@ -109,15 +116,10 @@ impl State {
         let credentials = form.credentials()?;
         self.refuse_second_session(known_client.as_deref())?;
         let now = Instant::now();
-        let (user_index, identifier, status, strategy, org) = match credentials {
+        let (user_index, identifier, factor, org) = match credentials {
             Credentials::Ticket(ticket) => {
                 let (user_index, org) = self.redeem_ticket(ticket, now)?;
-                self.check_standing(user_index, now)?;
-                let user_id = self.users[user_index].user.id.clone();
-                self.refuse_signed_in_user(known_client.as_deref(), &user_id)?;
-                // Passwordless: neither Device Trust nor a second factor stops a ticket.
-                let email = self.users[user_index].user.email.clone();
-                (user_index, email, SignInStatus::Complete, Some("ticket"), org)
+                (user_index, self.users[user_index].user.email.clone(), Factor::Ticket, org)
             }
             Credentials::Identifier { identifier, password } => {
                 let user_index = self
@@ -125,14 +127,21 @@ impl State {
                     .iter()
                     .position(|record| record.user.is_identified_by(identifier))
                     .ok_or_else(|| self.enumeration_protected(ApiError::IdentifierNotFound))?;
-                self.check_standing(user_index, now)?;
-                let user_id = self.users[user_index].user.id.clone();
-                self.refuse_signed_in_user(known_client.as_deref(), &user_id)?;
+                (user_index, identifier.to_owned(), Factor::Password(password), None)
+            }
+        };
+        self.check_standing(user_index, now)?;
+        let user_id = self.users[user_index].user.id.clone();
+        self.refuse_signed_in_user(known_client.as_deref(), &user_id)?;
+        let (status, strategy) = match factor {
+            // Passwordless: neither Device Trust nor a second factor stops a ticket.
+            Factor::Ticket => (SignInStatus::Complete, Some("ticket")),
+            Factor::Password(password) => {
                 let mut status = self.check_password(user_index, password, now)?;
                 if status == SignInStatus::Complete && !self.trusts(known_client.as_deref(), user_index) {
                     status = SignInStatus::NeedsClientTrust;
                 }
-                (user_index, identifier.to_owned(), status, password.map(|_| "password"), None)
+                (status, password.map(|_| "password"))
             }
         };
         let attempt = Attempt { identifier: &identifier, first_factor: strategy, user_index, status, org };
@@ -211,11 +220,10 @@ impl State {
         if record.user.banned {
             return Err(ApiError::UserBanned);
         }
-        record.lockout.lift_if_over(now);
-        if let Some(remaining) = record.lockout_remaining(now) {
-            return Err(ApiError::UserLocked { remaining });
+        match record.current_lock(now) {
+            Some(remaining) => Err(ApiError::UserLocked { remaining }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The password, counted by the user's lockout: a wrong one counts towards the lock (and may
@@ -236,15 +244,12 @@ impl State {
         let lockout_duration = self.config.lockout_duration;
         let protected = self.config.enumeration_protection;
         let record = &mut self.users[user_index];
-        if password != record.user.password {
-            return Err(match record.lockout.record_failure(now, threshold, lockout_duration) {
-                WrongPassword::Locked => ApiError::UserLocked { remaining: Some(lockout_duration) },
-                _ if protected => ApiError::PasswordOrIdentifierIncorrect,
-                WrongPassword::Warning { attempts_left } => ApiError::LockoutWarning { attempts_left },
-                WrongPassword::Incorrect => ApiError::PasswordIncorrect,
-            });
-        }
-        record.lockout.record_success();
+        record.attempt_password(password, now, threshold, lockout_duration).map_err(|wrong| match wrong {
+            WrongPassword::Locked => ApiError::UserLocked { remaining: Some(lockout_duration) },
+            _ if protected => ApiError::PasswordOrIdentifierIncorrect,
+            WrongPassword::Warning { attempts_left } => ApiError::LockoutWarning { attempts_left },
+            WrongPassword::Incorrect => ApiError::PasswordIncorrect,
+        })?;
         Ok(status_after_password(record.user.second_step))
     }
 
