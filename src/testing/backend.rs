@@ -1,6 +1,8 @@
 //! The Backend API operations: the secret key and rate limit of every call, `GET /v1/users`,
-//! `POST /v1/users/{id}/verify_password` and `POST /v1/sign_in_tokens`. JSON bodies are parsed
-//! here; unknown parameters are refused, as Clerk's spec (`additionalProperties: false`) says.
+//! `POST /v1/users/{id}/verify_password` and `POST /v1/sign_in_tokens`, as Clerk's spec
+//! (`bapi/2026-05-12.yml`) describes them. JSON bodies are parsed here; `verify_password` refuses
+//! unknown properties (`additionalProperties: false` in the spec), `sign_in_tokens` ignores them
+//! (the spec does not close its schema).
 //!
 //! The fake's choices where Clerk's documentation is silent:
 //! - A wrong password at `verify_password` counts toward the user's lockout exactly as a wrong
@@ -52,9 +54,10 @@ const USER_LIST_PARAMS: &[&str] = &[
     "last_sign_in_at_after",
     "provider",
     "provider_user_id",
-    "order_by",
     "limit",
     "offset",
+    "starting_after",
+    "order_by",
 ];
 
 /// A sign-in token was created.
@@ -78,10 +81,12 @@ pub(crate) fn check_secret_key(headers: &HeaderMap, secret_key: &str) -> Result<
     if key == secret_key { Ok(()) } else { Err(ApiError::ClerkKeyInvalid) }
 }
 
-/// A JSON object body with only `allowed` keys.
-fn json_object<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, ApiError> {
+/// A JSON object body; with `closed`, one with only those keys.
+fn json_object<'a>(body: &'a Value, closed: Option<&[&str]>) -> Result<&'a Map<String, Value>, ApiError> {
     let object = body.as_object().ok_or(ApiError::RequestBodyInvalid)?;
-    if let Some(unknown) = object.keys().find(|key| !allowed.contains(&key.as_str())) {
+    if let Some(allowed) = closed
+        && let Some(unknown) = object.keys().find(|key| !allowed.contains(&key.as_str()))
+    {
         return Err(ApiError::ParamUnknown { param: unknown.clone() });
     }
     Ok(object)
@@ -165,7 +170,7 @@ impl State {
     /// `POST /v1/users/{id}/verify_password` with `{"password": ...}`; see the module docs for
     /// how it meets the lockout.
     pub(crate) fn verify_password(&mut self, user_id: &str, body: &Value) -> Result<(), ApiError> {
-        let object = json_object(body, &["password"])?;
+        let object = json_object(body, Some(&["password"]))?;
         let password = object
             .get("password")
             .and_then(Value::as_str)
@@ -188,7 +193,7 @@ impl State {
     /// 30 days). `org_id` must be an organization the user is a member of; the session the
     /// ticket creates starts with it active.
     pub(crate) fn create_sign_in_token(&mut self, body: &Value) -> Result<SignInTokenOutcome, ApiError> {
-        let object = json_object(body, &["user_id", "expires_in_seconds", "org_id"])?;
+        let object = json_object(body, None)?;
         let user_id = object
             .get("user_id")
             .and_then(Value::as_str)
