@@ -113,3 +113,24 @@ async fn a_signed_out_session_leads_to_one_new_sign_in_and_does_not_count() {
     let stats = clerk.stats();
     assert_eq!(stats.sign_ins, 6, "each signed-out session cost one sign-in, never a throttle: {stats:?}");
 }
+
+#[tokio::test]
+async fn with_the_secret_key_wrong_credentials_are_400_invalid_client_and_count() {
+    let clerk = clerk().await;
+    let addr = serve(budget_of_two(secret_config(&clerk))).await;
+    let statuses: Vec<u16> = four_tries(addr).await.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [400, 400, 429, 429]);
+    let stats = clerk.stats();
+    assert_eq!((stats.password_checks, stats.sign_in_token_requests), (2, 0), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_user_step_such_as_device_trust_is_400_invalid_client_and_does_not_count() {
+    let clerk = clerk_builder().device_trust(true).start().await;
+    let addr = serve(budget_of_two(config(&clerk))).await;
+    let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("Device Trust"), "{body}");
+    let statuses: Vec<u16> = four_tries(addr).await.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [400, 400, 429, 429], "the Device Trust refusal left both failures of the budget");
+}
