@@ -6,8 +6,16 @@
 //!
 //! With no Clerk configured it starts the crate's fake Clerk on loopback with the demo user
 //! `ileap-demo@way.cloud` / `HelloPrimaryData` (admin of organization `org_2xDemo`, slug
-//! `way-demo`). With `CLERK_FRONTEND_API_URL` or `CLERK_PUBLISHABLE_KEY` set (and optionally
-//! `CLERK_ORGANIZATION_ID`, `CLERK_JWT_TEMPLATE`, `CLERK_JWT_KEY`) it uses that Clerk instead.
+//! `way-demo`) and the JWT template `pact` (an hour's lifetime, so OAuth clients that refresh a
+//! minute early, such as authlib, do not refresh all the time). The fake has Clerk's defaults
+//! for a new application, Device Trust included, so the demo configures the layer the
+//! recommended way: the fake's secret key and Backend API URL, the organization, the template.
+//!
+//! With `CLERK_FRONTEND_API_URL` or `CLERK_PUBLISHABLE_KEY` set it uses that Clerk instead,
+//! configured from the environment as `ClerkBasicAuthConfig::from_env` reads it:
+//! `CLERK_PUBLISHABLE_KEY` or `CLERK_FRONTEND_API_URL`, `CLERK_PROXY_URL`, `CLERK_SECRET_KEY`
+//! (recommended: without it, Clerk's Device Trust stops the sign-ins unless it is turned off),
+//! `CLERK_API_URL`, `CLERK_JWT_TEMPLATE`, `CLERK_ORGANIZATION_ID`, `CLERK_JWT_KEY`.
 //! `BIND_ADDR` sets the address (default `127.0.0.1:8080`); the demo binds it before anything
 //! else and, when it is taken, says so in one line and exits with status 1.
 //!
@@ -60,7 +68,7 @@ async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::err
     } else {
         let clerk = common::demo_clerk().await;
         tracing::info!(url = clerk.url(), "started the fake Clerk (set CLERK_FRONTEND_API_URL to use a real one)");
-        (ClerkBasicAuthConfig::new(clerk.url())?.with_organization(common::DEMO_ORG), Some(clerk))
+        (common::demo_config(&clerk)?, Some(clerk))
     };
     let config = config.with_public_path("/health");
 
