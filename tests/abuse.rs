@@ -123,3 +123,40 @@ fn a_publishable_key_that_moves_the_host_is_a_config_error() {
     }
     assert!(ClerkBasicAuthConfig::from_publishable_key(encode("clerk.example.com$")).is_ok());
 }
+
+#[tokio::test]
+async fn a_changed_password_stops_working_within_the_recheck_interval_without_the_backend_api() {
+    let clerk = clerk().await;
+    let addr = serve(config(&clerk).with_password_recheck(Duration::from_millis(300))).await;
+    access_token(addr, USER, PASSWORD).await;
+    assert!(clerk.set_password(USER, "TheNewPassword1"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    assert_eq!(clerk.stats().session_ends, 1, "the replaced session is ended at Clerk, not left behind");
+    assert_eq!(clerk.stats().sign_in_attempts, 2, "one sign-in, one check: no second try");
+    access_token(addr, USER, "TheNewPassword1").await;
+}
+
+#[tokio::test]
+async fn a_changed_password_stops_working_within_the_recheck_interval_with_the_backend_api() {
+    let clerk = clerk_builder().device_trust(true).start().await;
+    let config = config(&clerk)
+        .with_secret_key(clerk.secret_key())
+        .unwrap()
+        .with_backend_api_url(&clerk.backend_api_url())
+        .unwrap()
+        .with_password_recheck(Duration::from_millis(300));
+    let addr = serve(config).await;
+    access_token(addr, USER, PASSWORD).await;
+    // Within the interval the cached token is handed out without any check.
+    access_token(addr, USER, PASSWORD).await;
+    assert_eq!(clerk.stats().password_checks, 1);
+    assert!(clerk.set_password(USER, "TheNewPassword1"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    let stats = clerk.stats();
+    assert_eq!((stats.password_checks, stats.session_ends, stats.sign_in_token_requests), (2, 1, 1));
+    access_token(addr, USER, "TheNewPassword1").await;
+}

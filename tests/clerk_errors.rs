@@ -52,7 +52,7 @@ async fn a_disabled_native_api_is_a_500_server_error_that_does_not_count() {
 }
 
 #[tokio::test]
-async fn under_enumeration_protection_wrong_credentials_are_400_invalid_client_and_count() {
+async fn under_enumeration_protection_wrong_credentials_are_401_invalid_client_and_count() {
     let clerk = clerk_builder().enumeration_protection(true).start().await;
     password_sign_in(&clerk, USER, "wrong").await.assert_error(422, "form_password_or_identifier_incorrect");
     password_sign_in(&clerk, "nobody@way.cloud", "wrong")
@@ -61,10 +61,10 @@ async fn under_enumeration_protection_wrong_credentials_are_400_invalid_client_a
     let addr = serve(budget_of_two(config(&clerk))).await;
     let answers = four_tries(addr).await;
     let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
-    assert_eq!(statuses, [400, 400, 429, 429], "{answers:?}");
+    assert_eq!(statuses, [401, 401, 429, 429], "{answers:?}");
     assert!(answers[0].1["error_description"].as_str().unwrap().contains("client_id or the password"));
     let (status, unknown) = json_of(token_request(addr, "nobody@way.cloud", "wrong").send().await.unwrap()).await;
-    assert_eq!((status, unknown["error_description"].clone()), (400, answers[0].1["error_description"].clone()));
+    assert_eq!((status, unknown["error_description"].clone()), (401, answers[0].1["error_description"].clone()));
 }
 
 #[tokio::test]
@@ -115,22 +115,22 @@ async fn a_signed_out_session_leads_to_one_new_sign_in_and_does_not_count() {
 }
 
 #[tokio::test]
-async fn with_the_secret_key_wrong_credentials_are_400_invalid_client_and_count() {
+async fn with_the_secret_key_wrong_credentials_are_401_invalid_client_and_count() {
     let clerk = clerk().await;
     let addr = serve(budget_of_two(secret_config(&clerk))).await;
     let statuses: Vec<u16> = four_tries(addr).await.iter().map(|(status, _)| *status).collect();
-    assert_eq!(statuses, [400, 400, 429, 429]);
+    assert_eq!(statuses, [401, 401, 429, 429]);
     let stats = clerk.stats();
     assert_eq!((stats.password_checks, stats.sign_in_token_requests), (2, 0), "{stats:?}");
 }
 
 #[tokio::test]
-async fn a_user_step_such_as_device_trust_is_400_invalid_client_and_does_not_count() {
+async fn a_user_step_such_as_device_trust_is_401_invalid_client_and_does_not_count() {
     let clerk = clerk_builder().device_trust(true).start().await;
     let addr = serve(budget_of_two(config(&clerk))).await;
     let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("Device Trust"), "{body}");
     let statuses: Vec<u16> = four_tries(addr).await.iter().map(|(status, _)| *status).collect();
-    assert_eq!(statuses, [400, 400, 429, 429], "the Device Trust refusal left both failures of the budget");
+    assert_eq!(statuses, [401, 401, 429, 429], "the Device Trust refusal left both failures of the budget");
 }

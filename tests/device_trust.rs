@@ -87,7 +87,7 @@ async fn without_a_secret_key_device_trust_is_a_clear_refusal_that_is_neither_th
     let addr = serve(config(&clerk)).await;
     for attempt in 1..=10 {
         let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "attempt {attempt}: {body}");
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "attempt {attempt}: {body}");
         let description = body["error_description"].as_str().unwrap();
         assert!(description.contains("Device Trust"), "attempt {attempt}: {description}");
         assert!(description.contains("CLERK_SECRET_KEY"), "attempt {attempt}: {description}");
@@ -99,7 +99,7 @@ async fn without_a_secret_key_device_trust_is_a_clear_refusal_that_is_neither_th
     // Other credentials are not answered from that memory: each asks Clerk once.
     let (status, body) =
         json_of(token_request(addr, "member@way.cloud", "MemberPassword1").send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     assert_eq!(clerk.stats().sign_in_attempts, 2);
     let token = access_token(addr, "bypass@way.cloud", "BypassPassword1").await;
     assert_eq!(claims_of(&token)["sub"], "user_bypass");
@@ -134,9 +134,9 @@ async fn with_the_secret_key_a_wrong_password_and_an_unknown_user_are_the_same_i
     let clerk = trusting_clerk().await;
     let addr = serve(secret_config(&clerk)).await;
     let (status, wrong) = json_of(token_request(addr, USER, "wrong-password").send().await.unwrap()).await;
-    assert_eq!((status, wrong["error"].as_str()), (400, Some("invalid_client")), "{wrong}");
+    assert_eq!((status, wrong["error"].as_str()), (401, Some("invalid_client")), "{wrong}");
     let (status, unknown) = json_of(token_request(addr, "nobody@way.cloud", "whatever-1").send().await.unwrap()).await;
-    assert_eq!((status, unknown["error"].as_str()), (400, Some("invalid_client")), "{unknown}");
+    assert_eq!((status, unknown["error"].as_str()), (401, Some("invalid_client")), "{unknown}");
     assert_eq!(wrong["error_description"], unknown["error_description"], "no telling which identifiers exist");
     let stats = clerk.stats();
     assert_eq!((stats.user_lists, stats.password_checks), (2, 1), "{stats:?}");
@@ -153,7 +153,7 @@ async fn with_the_secret_key_users_with_mfa_a_lock_or_a_ban_are_refused() {
         ("banned@way.cloud", "BannedPassword1", "banned"),
     ] {
         let (status, body) = json_of(token_request(addr, user, password).send().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{user}: {body}");
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{user}: {body}");
         let description = body["error_description"].as_str().unwrap();
         assert!(description.contains(reason), "{user}: {description}");
     }
@@ -162,18 +162,23 @@ async fn with_the_secret_key_users_with_mfa_a_lock_or_a_ban_are_refused() {
 }
 
 #[tokio::test]
-async fn with_the_secret_key_wrong_passwords_count_toward_clerks_lockout() {
+async fn with_the_secret_key_the_layer_stops_before_clerks_lockout_and_the_owner_still_gets_in() {
     let clerk = clerk_builder().device_trust(true).lockout_threshold(3).start().await;
     let addr = serve(secret_config(&clerk).with_failure_throttle(10, Duration::from_secs(60))).await;
-    for attempt in 0..3 {
+    access_token(addr, USER, PASSWORD).await;
+    clerk.revoke_sessions(USER);
+    // Clerk counts the first wrong password (3 attempts left, then 2) ...
+    let response = token_request(addr, USER, "wrong-0").send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    // ... and with 2 left, the layer tries no other credential for this user.
+    for attempt in 1..5 {
         let response = token_request(addr, USER, &format!("wrong-{attempt}")).send().await.unwrap();
-        assert_eq!(response.status(), 400, "attempt {attempt}");
+        assert_eq!(response.status(), 429, "attempt {attempt}");
     }
+    assert_eq!(clerk.stats().password_checks, 2, "the owner's sign-in and one wrong password reached Clerk");
+    // The credential that last succeeded still gets in, and Clerk never locked the user.
     let (status, body) = json_of(token_request(addr, USER, PASSWORD).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client")), "{body}");
-    let description = body["error_description"].as_str().unwrap();
-    assert!(description.contains("locked"), "Clerk locked the user after 3 wrong passwords: {description}");
-    assert_eq!(clerk.stats().sign_in_token_requests, 0);
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

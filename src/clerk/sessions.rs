@@ -232,7 +232,8 @@ struct LiveSession {
     client_cleared: bool,
     id: String,
     expires_at: Option<SystemTime>,
-    /// The last token had from the session, for Clerk's outage mode (`expired_token`).
+    /// The last session token had from the session (not a template token), for Clerk's outage
+    /// mode (`expired_token`).
     last_jwt: Option<Secret>,
     /// The organization made active on the session, once it is.
     organization_id: Option<String>,
@@ -372,12 +373,14 @@ impl Sessions {
         }
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live())
             && session.password_due(self.password_recheck)
-            && !self.password_still_good(session, caller).await
+            && let Err(refusal) = self.recheck_password(session, caller).await
         {
-            info!(identifier, session_id = %session.id, "the password changed; ending the session");
+            info!(client = %self.fingerprint(identifier), session_id = %session.id,
+                "the password changed; ending the session");
             self.fapi.end_session(&session.client_token, &session.id).await;
             self.store.forget(key).await;
             flight.session = None;
+            return Err(refusal);
         }
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
             if let Some(retry_after) = self.backoff_remaining(&self.session_backoff, SESSION_CALLS).await {
@@ -449,17 +452,18 @@ impl Sessions {
         }
     }
 
-    /// Whether the credential's password is still the user's: with the Backend API, its
-    /// `verify_password`; without, a new sign-in, whose session then replaces this one (which is
-    /// ended at Clerk). A check Clerk cannot answer now leaves the session as it is.
-    async fn password_still_good(&self, session: &mut LiveSession, caller: &Caller) -> bool {
+    /// Checks that the credential's password is still the user's: with the Backend API, by its
+    /// `verify_password`; without, by a new sign-in, whose session then replaces this one (which
+    /// is ended at Clerk). A check Clerk cannot answer now leaves the session as it is; a
+    /// changed password is the refusal to answer with.
+    async fn recheck_password(&self, session: &mut LiveSession, caller: &Caller) -> Result<(), SessionError> {
         match self.method.recheck(session.user_id.as_deref(), &caller.credentials).await {
             Recheck::Good => {
                 session.password_checked_at = SystemTime::now();
-                true
+                Ok(())
             }
-            Recheck::Changed => false,
-            Recheck::Unknown => true,
+            Recheck::Changed => Err(SessionError::Clerk(super::bapi::wrong_credentials())),
+            Recheck::Unknown => Ok(()),
             Recheck::NeedsSignIn => match self.sign_in(caller, &self.key(&caller.credentials)).await {
                 Ok(SignedIn { client_token, session: fresh }) => {
                     self.fapi.end_session(&session.client_token, &session.id).await;
@@ -473,10 +477,12 @@ impl Sessions {
                         user_id: fresh.user_id,
                         password_checked_at: SystemTime::now(),
                     };
-                    true
+                    Ok(())
                 }
-                Err(SessionError::Clerk(error)) if error.meaning() == Meaning::WrongCredentials => false,
-                Err(_) => true,
+                Err(SessionError::Clerk(error)) if error.meaning() == Meaning::WrongCredentials => {
+                    Err(SessionError::Clerk(error))
+                }
+                Err(_) => Ok(()),
             },
         }
     }
@@ -490,7 +496,7 @@ impl Sessions {
             client_cleared: false,
             id: stored.session_id,
             expires_at: stored.session_expires_at.map(from_unix),
-            last_jwt: Some(jwt.clone()),
+            last_jwt: stored.session_jwt.map(Secret::new),
             organization_id: stored.organization_id,
             user_id: stored.user_id,
             password_checked_at: from_unix(stored.password_checked_at),
@@ -530,6 +536,7 @@ impl Sessions {
             session_expires_at: expires_at.map(|at| at.as_secs()),
             organization_id: session.organization_id.clone(),
             jwt: token.jwt.expose().to_owned(),
+            session_jwt: session.last_jwt.as_ref().map(|jwt| jwt.expose().to_owned()),
             user_id: session.user_id.clone(),
             password_checked_at: session
                 .password_checked_at
@@ -721,12 +728,14 @@ impl Sessions {
             session.organization_id = Some(reply.value.active_organization_id.unwrap_or_else(|| organization.clone()));
             fresh = reply.value.jwt;
         }
+        if let Some(jwt) = &fresh {
+            session.last_jwt = Some(jwt.clone());
+        }
         let jwt = match (&self.template, fresh) {
             (Some(template), _) => self.template_token(session, template).await?,
             (None, Some(jwt)) => jwt,
             (None, None) => self.create_token(session, None).await?,
         };
-        session.last_jwt = Some(jwt.clone());
         AccessToken::from_jwt(jwt).map(|token| session.bound(token, self.password_recheck))
     }
 
@@ -747,7 +756,7 @@ impl Sessions {
     }
 
     /// A fresh token from the session; in Clerk's outage mode (`missing_expired_token`), asked
-    /// once more with the last token, as clerk-js does.
+    /// once more with the session's last session token (never a template token), as clerk-js does.
     async fn create_token(&self, session: &mut LiveSession, template: Option<&str>) -> Result<Secret, ClerkError> {
         let organization_id = session.organization_id.as_deref();
         let (client_token, id) = (&session.client_token, &session.id);
@@ -760,6 +769,9 @@ impl Sessions {
             other => other?,
         };
         session.take_client_token(reply.client_token);
+        if template.is_none() {
+            session.last_jwt = Some(reply.value.clone());
+        }
         Ok(reply.value)
     }
 

@@ -69,6 +69,7 @@ pub(crate) async fn handle(
             Route::Jwks => stats.jwks_fetches += 1,
             Route::SignIns => stats.sign_in_attempts += 1,
             Route::Touch(_) => stats.touches += 1,
+            Route::End(_) => stats.session_ends += 1,
             Route::Tokens(_) | Route::Template(..) => stats.token_mints += 1,
             Route::Users => stats.user_lists += 1,
             Route::VerifyPassword(_) => stats.password_checks += 1,
@@ -143,6 +144,10 @@ fn fapi(shared: &Shared, ip: IpAddr, route: &Route, client_token: &str, request:
         }
         Route::Touch(sid) => {
             let outcome = state.touch(client_token, sid, form.get("active_organization_id"), &minter)?;
+            Ok(Reply { body: wire::touch_response(&state, &outcome), client_token: outcome.client_token })
+        }
+        Route::End(sid) => {
+            let outcome = state.end_session(client_token, sid)?;
             Ok(Reply { body: wire::touch_response(&state, &outcome), client_token: outcome.client_token })
         }
         Route::Tokens(sid) => {

@@ -450,6 +450,12 @@ impl FakeClerk {
         self.shared.state().toggles.omit_last_active_token = on;
     }
 
+    /// Changes the password of the user named `identifier`, as the user would in Clerk's UI; the
+    /// sessions stay signed in (Clerk ends none by itself). Returns whether there is such a user.
+    pub fn set_password(&self, identifier: &str, password: &str) -> bool {
+        self.shared.state().set_password(identifier, password)
+    }
+
     /// Revokes every signed-in session of the user named `identifier`, as when the user signs
     /// out elsewhere or an admin revokes them: later `touch` and `tokens` calls on them answer
     /// 401 `signed_out`. Returns how many sessions were revoked.

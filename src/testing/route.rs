@@ -17,6 +17,8 @@ pub(crate) enum Route {
     Jwks,
     SignIns,
     Touch(String),
+    /// `POST /v1/client/sessions/{id}/end`.
+    End(String),
     Tokens(String),
     Template(String, String),
     /// Backend API `GET /v1/users`.
@@ -54,6 +56,7 @@ impl Route {
         let segments: Vec<&str> = rest.split('/').collect();
         match segments.as_slice() {
             [sid, "touch"] if !sid.is_empty() => Self::Touch((*sid).to_owned()),
+            [sid, "end"] if !sid.is_empty() => Self::End((*sid).to_owned()),
             [sid, "tokens"] if !sid.is_empty() => Self::Tokens((*sid).to_owned()),
             [sid, "tokens", template] if !sid.is_empty() && !template.is_empty() => {
                 Self::Template((*sid).to_owned(), (*template).to_owned())

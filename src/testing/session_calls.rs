@@ -147,6 +147,18 @@ impl State {
         Ok(TouchOutcome { client_token, session_id: session_id.to_owned() })
     }
 
+    /// `POST /v1/client/sessions/{id}/end`: the session ends (later calls on it answer 401
+    /// `signed_out`); the answer is the ended session and its client, like touch's.
+    pub(crate) fn end_session(&mut self, client_token: &str, session_id: &str) -> Result<TouchOutcome, ApiError> {
+        self.owned_session(client_token, session_id)?;
+        let now = now_ms();
+        let session = self.sessions.get_mut(session_id).expect("session exists");
+        session.status = SessionStatus::Ended;
+        session.updated_at = now;
+        let client_token = self.answer_client_token(client_token);
+        Ok(TouchOutcome { client_token, session_id: session_id.to_owned() })
+    }
+
     /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token; `organization_id` (an id,
     /// not a slug) switches the active organization first (empty: personal account).
     /// `expired_token` is the query parameter of Clerk's outage mode.

@@ -113,6 +113,17 @@ impl State {
         self.latency + per_user
     }
 
+    /// Sets the password of the user named `identifier`; whether there is such a user.
+    pub(crate) fn set_password(&mut self, identifier: &str, password: &str) -> bool {
+        match self.users.iter_mut().find(|record| record.user.is_identified_by(identifier)) {
+            Some(record) => {
+                record.user.password = password.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Revokes every signed-in session of the user named `identifier`; returns how many.
     pub(crate) fn revoke_sessions(&mut self, identifier: &str) -> usize {
         let Some(user_id) = self.user_by_identifier(identifier).map(|record| record.user.id.clone()) else {

@@ -21,6 +21,8 @@ pub struct FakeClerkStats {
     pub client_trust_prompts: u64,
     /// `POST /v1/client/sessions/{id}/touch` requests.
     pub touches: u64,
+    /// Sessions ended by `POST /v1/client/sessions/{id}/end`.
+    pub session_ends: u64,
     /// `POST /v1/client/sessions/{id}/tokens` and `/tokens/{template}` requests.
     pub token_mints: u64,
     /// `GET /.well-known/jwks.json` requests.

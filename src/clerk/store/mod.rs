@@ -130,7 +130,10 @@ pub(crate) struct StoredSession {
     /// Unix seconds.
     pub(crate) session_expires_at: Option<u64>,
     pub(crate) organization_id: Option<String>,
+    /// The token handed out (a template token, when the layer hands those out).
     pub(crate) jwt: String,
+    /// The session's last session token, for Clerk's outage mode.
+    pub(crate) session_jwt: Option<String>,
     pub(crate) user_id: Option<String>,
     /// Unix seconds.
     pub(crate) password_checked_at: u64,
