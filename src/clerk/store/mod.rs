@@ -281,7 +281,7 @@ impl Store {
     ) -> Option<Result<(), Duration>> {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return shared.reserve(&entry_name("failures", subject), ticket, limit, window).await;
+            return shared.reserve(&entry_name("attempts", subject), ticket, limit, window).await;
         }
         let _ = (subject, ticket, limit, window);
         None
@@ -291,7 +291,7 @@ impl Store {
     pub(crate) async fn settle_attempt(&self, subject: &[u8; 32], ticket: u64, keep: bool, clear: bool) {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            shared.settle(&entry_name("failures", subject), ticket, keep, clear).await;
+            shared.settle(&entry_name("attempts", subject), ticket, keep, clear).await;
         }
         let _ = (subject, ticket, keep, clear);
     }
