@@ -18,19 +18,12 @@ use crate::token_endpoint::basic::CredentialEncoding;
 use crate::verify::VerifySettings;
 use crate::verify::jwks::{FixedKey, KeySettings};
 
-/// The environment variable naming the Clerk Frontend API URL (`https://clerk.example.com`).
-pub const ENV_FRONTEND_API_URL: &str = "CLERK_FRONTEND_API_URL";
-/// The environment variable holding a Clerk publishable key (`pk_test_...` / `pk_live_...`).
-pub const ENV_PUBLISHABLE_KEY: &str = "CLERK_PUBLISHABLE_KEY";
-/// The environment variable naming the organization (id or slug) activated for every session.
-pub const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
-/// The environment variable naming a Clerk JWT template for the handed-out access tokens.
-pub const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
-/// The environment variable holding the instance's PEM public key, for verification without
-/// fetching Clerk's JWKS.
-pub const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
-/// The environment variable listing the allowed authorized parties (`azp`), comma-separated.
-pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
+const ENV_FRONTEND_API_URL: &str = "CLERK_FRONTEND_API_URL";
+const ENV_PUBLISHABLE_KEY: &str = "CLERK_PUBLISHABLE_KEY";
+const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
+const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
+const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
+const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
 
 const ENV_SECRET_KEY: &str = "CLERK_SECRET_KEY";
 const ENV_API_URL: &str = "CLERK_API_URL";
@@ -165,6 +158,13 @@ impl ClerkBasicAuthConfig {
     /// | `CLERK_JWT_TEMPLATE` | optional: JWT template name for the access tokens |
     /// | `CLERK_JWT_KEY` | optional: the instance's PEM public key, to verify without fetching keys |
     /// | `CLERK_AUTHORIZED_PARTIES` | optional: comma-separated allowed `azp` origins |
+    /// | `CLERK_SECRET_KEY` | optional, recommended: `sk_...`; Backend API sign-ins, which Device Trust does not stop ([`with_secret_key`](Self::with_secret_key)) |
+    /// | `CLERK_API_URL` | optional: the Backend API base URL (default `https://api.clerk.com`) |
+    /// | `CLERK_PROXY_URL` | optional: Clerk proxy URL that Frontend API requests go to ([`with_proxy_url`](Self::with_proxy_url)) |
+    /// | `CLERK_IS_SATELLITE`, `CLERK_DOMAIN` | optional: `true` and the satellite domain ([`with_satellite_domain`](Self::with_satellite_domain)) |
+    /// | `CLERK_PASSWORD_RECHECK_SECONDS` | optional: how often passwords are checked again (default 3600) |
+    /// | `CLERK_SESSION_STORE_URL` | optional, feature `redis`: `redis://` or `rediss://` URL of the store replicas share |
+    /// | `CLERK_SESSION_STORE_SECRET` | with a store URL: at least 32 random bytes, the same on every replica |
     ///
     /// Empty variables count as unset.
     ///
@@ -307,7 +307,7 @@ impl ClerkBasicAuthConfig {
     }
 
     /// Keep sessions, failure budgets and Clerk's backoffs in `store`, e.g. Redis shared by every
-    /// replica ([`SessionStore::redis`], feature `redis`): one sign-in per credential across the
+    /// replica (`SessionStore::redis`, feature `redis`): one sign-in per credential across the
     /// fleet, a failure budget that holds across replicas, and no new sign-ins after a restart.
     /// A shared store needs the shared secret first
     /// ([`with_session_store_secret`](Self::with_session_store_secret)). Default:

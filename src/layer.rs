@@ -116,7 +116,7 @@ impl<S> Layer<S> for ClerkBasicAuthLayer {
 /// The service [`ClerkBasicAuthLayer`] wraps around an inner service.
 ///
 /// It answers the token endpoint and the discovery routes itself, passes public routes through,
-/// and passes every other request on only with a valid token, its [`ClerkClaims`] in the
+/// and passes every other request on only with a valid token, its [`ClerkClaims`](crate::ClerkClaims) in the
 /// request extensions.
 #[derive(Clone)]
 pub struct ClerkBasicAuth<S> {

@@ -80,10 +80,7 @@ pub use auth_error::{AuthError, AuthErrorKind};
 pub use body::ResponseBody;
 pub use claims::{ClerkClaims, Organization};
 pub use clerk::store::SessionStore;
-pub use config::{
-    ClerkBasicAuthConfig, ConfigError, ENV_AUTHORIZED_PARTIES, ENV_FRONTEND_API_URL, ENV_JWT_KEY, ENV_JWT_TEMPLATE,
-    ENV_ORGANIZATION_ID, ENV_PUBLISHABLE_KEY,
-};
+pub use config::{ClerkBasicAuthConfig, ConfigError};
 pub use layer::{ClerkBasicAuth, ClerkBasicAuthLayer, ResponseFuture};
 pub use protect::{AccessRule, ErrorStyle};
 
