@@ -128,7 +128,6 @@ fn with_session_store(
     Ok(config.with_session_store(SessionStore::redis(url))?)
 }
 
-
 fn print_usage(addr: SocketAddr) {
     println!(
         "\nTry it:\n\n  \
