@@ -428,9 +428,11 @@ impl ClerkBasicAuthConfig {
         self
     }
 
-    /// Hand out a cached token only while it has more than `margin` left; below that, get a fresh
-    /// one from the same Clerk session. Default: 15 s, so a client never receives a token that
-    /// expires before it can use it.
+    /// Hand out a cached token only while it has more than `margin` (or a quarter of its
+    /// lifetime, if that is more) left; below that, get a fresh one from the same Clerk session.
+    /// Default: 15 s, so a client never receives a token that expires before it can use it; with
+    /// an hour-long template, tokens are handed out with at least 15 minutes left, so clients
+    /// that take a token with a minute left for expired (Python's authlib) never do.
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
         self.sessions.refresh_margin = margin;
         self

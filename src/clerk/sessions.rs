@@ -130,6 +130,10 @@ pub(crate) struct AccessToken {
     pub(crate) expires_at: SystemTime,
     /// When the password behind it must be checked again: the token is not handed out after.
     pub(crate) recheck_at: SystemTime,
+    /// A quarter of its lifetime (`exp - iat`): it is handed out only while at least this much
+    /// is left, so clients that refresh a minute early (authlib) get an hour-long template token
+    /// with 15 minutes to spare, not one they take for expired.
+    pub(crate) quarter_life: Duration,
 }
 
 impl AccessToken {
@@ -142,11 +146,19 @@ impl AccessToken {
         #[derive(Deserialize)]
         struct Expiry {
             exp: u64,
+            #[serde(default)]
+            iat: Option<u64>,
         }
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
             .map_err(|_| ClerkError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
-        Ok(Self { jwt, expires_at: from_unix(expiry.exp), recheck_at: from_unix(u64::MAX) })
+        let lifetime = expiry.iat.map_or(0, |iat| expiry.exp.saturating_sub(iat));
+        Ok(Self {
+            jwt,
+            expires_at: from_unix(expiry.exp),
+            recheck_at: from_unix(u64::MAX),
+            quarter_life: Duration::from_secs(lifetime / 4),
+        })
     }
 
     /// Seconds left, rounded down.
@@ -154,9 +166,11 @@ impl AccessToken {
         self.expires_at.duration_since(SystemTime::now()).map_or(0, |left| left.as_secs())
     }
 
-    /// Whether it may be handed out: more than `margin` left, and its password check not due.
+    /// Whether it may be handed out: more than `margin` (or a quarter of its lifetime, if that
+    /// is more) left, and its password check not due.
     fn has_left(&self, margin: Duration) -> bool {
         let now = SystemTime::now();
+        let margin = margin.max(self.quarter_life);
         now < self.recheck_at && self.expires_at.duration_since(now).is_ok_and(|left| left > margin)
     }
 }
@@ -168,6 +182,8 @@ pub(crate) enum SessionError {
     Clerk(ClerkError),
     /// Too many failed sign-ins for this identifier lately: Clerk is not asked.
     Throttled { retry_after: Duration },
+    /// Too many sign-ins from the client's address lately: Clerk is not asked.
+    SourceLimited { retry_after: Duration },
     /// Clerk's rate limit holds (a `429` now, or one whose `Retry-After` has not passed).
     RateLimited { retry_after: Duration },
     /// The renewal task died (a bug): nothing else is known.
@@ -195,9 +211,9 @@ pub(crate) struct Sessions {
     /// window below Clerk's own per-IP limit, and the configured sustained one.
     source_burst: SlidingWindow,
     sources: SlidingWindow,
-    /// Per subject, the credential that last succeeded: it passes the failure budget, so nobody
-    /// else's wrong guesses lock its owner out.
-    known_good: Cache<[u8; 32], CredentialKey>,
+    /// Credentials that succeeded (until their password fails): they pass the per-address
+    /// limits and the failure budget, so nobody else's wrong guesses lock their owners out.
+    known_good: Cache<CredentialKey, ()>,
     /// Subjects Clerk is about to lock (or has locked): no attempt with another credential.
     protected: Holds,
     /// Clerk's `Retry-After` for sign-ins, and for calls on sessions (touch, tokens): Clerk rate
@@ -568,12 +584,15 @@ impl Sessions {
             telemetry::throttled("clerk_backoff");
             return Err(SessionError::RateLimited { retry_after });
         }
+        let known_good = self.is_known_good(key).await;
+        if !known_good && let Some(source) = caller.source {
+            self.limit_source(source).await?;
+        }
         let attempt = match self.method.prepare(credentials).await {
             Ok(attempt) => attempt,
             Err(error) => return Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await),
         };
         let subject = self.store.subject_key(&attempt.subject);
-        let known_good = self.is_known_good(&subject, key).await;
         let reservation = if known_good { None } else { Some(self.admit_attempt(caller, &attempt, &subject).await?) };
         let outcome = self.method.complete(&self.fapi, attempt, credentials).await;
         telemetry::sign_in(match &outcome {
@@ -597,7 +616,7 @@ impl Sessions {
         }
         match outcome {
             Ok(signed_in) => {
-                self.remember_good(&subject, key).await;
+                self.remember_good(key).await;
                 info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
                     user_id = signed_in.session.user_id.as_deref(), "signed in at Clerk");
                 Ok(signed_in)
@@ -605,7 +624,8 @@ impl Sessions {
             Err(error) => {
                 if known_good && matches!(settle, Settle::Failure) {
                     // The password changed: this credential is good no more.
-                    self.known_good.remove(&subject);
+                    self.known_good.remove(key);
+                    self.store.forget_good(key).await;
                 }
                 if let Some(lockout) = announced_lockout(&error, self.failures.window()) {
                     self.protect(&subject, identifier, lockout).await;
@@ -615,26 +635,41 @@ impl Sessions {
         }
     }
 
-    /// Whether `key` is the credential that last succeeded for `subject` (here, or on any replica).
-    async fn is_known_good(&self, subject: &[u8; 32], key: &CredentialKey) -> bool {
-        if self.known_good.get(subject).is_some_and(|good| good == *key) {
+    /// Whether the credential `key` succeeded before (here, or on any replica).
+    async fn is_known_good(&self, key: &CredentialKey) -> bool {
+        if self.known_good.get(key).is_some() {
             return true;
         }
-        let good = self.store.good(subject).await.is_some_and(|good| good == *key);
+        let good = self.store.is_good(key).await;
         if good {
-            self.known_good.insert(*subject, *key);
+            self.known_good.insert(*key, ());
         }
         good
     }
 
-    async fn remember_good(&self, subject: &[u8; 32], key: &CredentialKey) {
-        self.known_good.insert(*subject, *key);
-        self.store.remember_good(subject, key, DEFAULT_SESSION_TTL).await;
+    async fn remember_good(&self, key: &CredentialKey) {
+        self.known_good.insert(*key, ());
+        self.store.remember_good(key, DEFAULT_SESSION_TTL).await;
     }
 
-    /// The checks a credential not known to be good passes before Clerk is asked: no lockout
-    /// announced for its subject, its client address within its sign-in limit, its subject
-    /// within its failure budget (counted now, settled when Clerk answers).
+    /// The per-address sign-in limits, for a credential not known to be good: a burst window
+    /// below Clerk's own per-IP limit, and the configured sustained one.
+    async fn limit_source(&self, source: IpAddr) -> Result<(), SessionError> {
+        let burst = self.store.subject_key(&format!("source-burst:{source}"));
+        let sustained = self.store.subject_key(&format!("source:{source}"));
+        for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
+            if let Err(retry_after) = self.reserve(window, name, random_ticket()).await {
+                warn!(source = %source, "too many sign-ins from one client address; not calling Clerk");
+                telemetry::throttled("client_address");
+                return Err(SessionError::SourceLimited { retry_after });
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks a credential not known to be good passes before Clerk is asked to check its
+    /// password: no lockout announced for its subject, its subject within its failure budget
+    /// (counted now, settled when Clerk answers).
     async fn admit_attempt(
         &self,
         caller: &Caller,
@@ -651,17 +686,6 @@ impl Sessions {
             self.protect(subject, identifier, self.failures.window()).await;
             telemetry::throttled("lockout_protection");
             return Err(SessionError::Throttled { retry_after: self.failures.window() });
-        }
-        if let Some(source) = caller.source {
-            let burst = self.store.subject_key(&format!("source-burst:{source}"));
-            let sustained = self.store.subject_key(&format!("source:{source}"));
-            for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
-                if let Err(retry_after) = self.reserve(window, name, random_ticket()).await {
-                    warn!(source = %source, "too many sign-ins from one client address; not calling Clerk");
-                    telemetry::throttled("client_address");
-                    return Err(SessionError::Throttled { retry_after });
-                }
-            }
         }
         let ticket = random_ticket();
         match self.reserve(&self.failures, subject, ticket).await {

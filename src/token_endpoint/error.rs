@@ -38,6 +38,10 @@ pub(crate) enum TokenError {
     Throttled {
         retry_after: Duration,
     },
+    /// Too many sign-ins from the client's address.
+    SourceLimited {
+        retry_after: Duration,
+    },
     /// Clerk's rate limit is in force.
     ClerkRateLimited {
         retry_after: Duration,
@@ -77,7 +81,9 @@ impl TokenError {
             _ if challenged => {
                 headers.insert(WWW_AUTHENTICATE, challenge.clone());
             }
-            Self::Throttled { retry_after } | Self::ClerkRateLimited { retry_after } => {
+            Self::Throttled { retry_after }
+            | Self::SourceLimited { retry_after }
+            | Self::ClerkRateLimited { retry_after } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
             }
             _ => {}
@@ -97,7 +103,7 @@ impl TokenError {
             | Self::TwoAuthenticationMethods => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             Self::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-            Self::Throttled { .. } | Self::ClerkRateLimited { .. } => {
+            Self::Throttled { .. } | Self::SourceLimited { .. } | Self::ClerkRateLimited { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable")
             }
             Self::ClerkUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
@@ -128,6 +134,11 @@ impl fmt::Display for TokenError {
                 "too many failed sign-ins for this client_id; try again in {} seconds",
                 retry_after.as_secs().max(1)
             ),
+            Self::SourceLimited { retry_after } => write!(
+                f,
+                "too many sign-ins from this client address; try again in {} seconds",
+                retry_after.as_secs().max(1)
+            ),
             Self::ClerkRateLimited { retry_after } => write!(
                 f,
                 "the identity provider is rate-limiting sign-ins; try again in {} seconds",
@@ -144,6 +155,7 @@ impl From<SessionError> for TokenError {
     fn from(error: SessionError) -> Self {
         let error = match error {
             SessionError::Throttled { retry_after } => return Self::Throttled { retry_after },
+            SessionError::SourceLimited { retry_after } => return Self::SourceLimited { retry_after },
             SessionError::RateLimited { retry_after } => return Self::ClerkRateLimited { retry_after },
             SessionError::Internal => return Self::Internal,
             SessionError::Clerk(error) => error,

@@ -42,6 +42,7 @@ mod tests {
             jwt: crate::secret::Secret::new("eyJh.eyJz-_.c2ln"),
             expires_at: std::time::SystemTime::now() + Duration::from_secs(42),
             recheck_at: std::time::SystemTime::now() + Duration::from_secs(3600),
+            quarter_life: Duration::from_secs(15),
         };
         let response = token_response(&token);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();

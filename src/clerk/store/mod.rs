@@ -315,24 +315,32 @@ impl Store {
         None
     }
 
-    /// Remembers that `credential` last succeeded for `subject`, on every replica.
-    pub(crate) async fn remember_good(&self, subject: &[u8; 32], credential: &CredentialKey, ttl: Duration) {
+    /// Remembers, on every replica, that `credential` succeeded.
+    pub(crate) async fn remember_good(&self, credential: &CredentialKey, ttl: Duration) {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            shared.set(&entry_name("good", subject), credential.to_vec(), ttl).await;
+            shared.set(&entry_name("good", credential), vec![1], ttl).await;
         }
-        let _ = (subject, credential, ttl);
+        let _ = (credential, ttl);
     }
 
-    /// The credential that last succeeded for `subject` on any replica (`None`: none known, or
-    /// no shared store).
-    pub(crate) async fn good(&self, subject: &[u8; 32]) -> Option<CredentialKey> {
+    /// Forgets that `credential` succeeded (its password changed).
+    pub(crate) async fn forget_good(&self, credential: &CredentialKey) {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return shared.get(&entry_name("good", subject)).await?.try_into().ok();
+            shared.delete(&entry_name("good", credential)).await;
         }
-        let _ = subject;
-        None
+        let _ = credential;
+    }
+
+    /// Whether `credential` succeeded on any replica (`false` without a shared store).
+    pub(crate) async fn is_good(&self, credential: &CredentialKey) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return shared.exists(&entry_name("good", credential)).await.unwrap_or(false);
+        }
+        let _ = credential;
+        false
     }
 
     /// Whether replicas share this store.
