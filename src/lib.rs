@@ -60,6 +60,8 @@ mod clock;
 mod config;
 mod discovery;
 mod layer;
+#[cfg(test)]
+mod proptests;
 mod protect;
 mod routes;
 mod secret;
