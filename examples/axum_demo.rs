@@ -6,10 +6,25 @@
 //!
 //! With no Clerk configured it starts the crate's fake Clerk on loopback with the demo user
 //! `ileap-demo@way.cloud` / `HelloPrimaryData` (admin of organization `org_2xDemo`, slug
-//! `way-demo`). With `CLERK_FRONTEND_API_URL` or `CLERK_PUBLISHABLE_KEY` set (and optionally
-//! `CLERK_ORGANIZATION_ID`, `CLERK_JWT_TEMPLATE`, `CLERK_JWT_KEY`) it uses that Clerk instead.
+//! `way-demo`) and the JWT template `pact` (an hour's lifetime, so OAuth clients that refresh a
+//! minute early, such as authlib, do not refresh all the time). The fake has Clerk's defaults
+//! for a new application, Device Trust included, so the demo configures the layer the
+//! recommended way: the fake's secret key and Backend API URL, the organization, the template.
+//!
+//! With `CLERK_FRONTEND_API_URL` or `CLERK_PUBLISHABLE_KEY` set it uses that Clerk instead,
+//! configured from the environment as `ClerkBasicAuthConfig::from_env` reads it:
+//! `CLERK_PUBLISHABLE_KEY` or `CLERK_FRONTEND_API_URL`, `CLERK_PROXY_URL`, `CLERK_SECRET_KEY`
+//! (recommended: without it, Clerk's Device Trust stops the sign-ins unless it is turned off),
+//! `CLERK_API_URL`, `CLERK_JWT_TEMPLATE`, `CLERK_ORGANIZATION_ID`, `CLERK_JWT_KEY`.
 //! `BIND_ADDR` sets the address (default `127.0.0.1:8080`); the demo binds it before anything
 //! else and, when it is taken, says so in one line and exits with status 1.
+//!
+//! Replicas: `CLERK_SESSION_STORE_URL` (or `REDIS_URL`) and `CLERK_SESSION_STORE_SECRET` put the
+//! sessions, failure budgets and backoffs in Redis, shared by every replica. `DEMO_REPLICAS=2`
+//! serves two replicas from this process, on `BIND_ADDR` and the next port, sharing one (fake or
+//! real) Clerk and the Redis store; with the fake Clerk and no secret set, the replicas share a
+//! secret made up at start. Two processes against one real Clerk share the store the same way.
+//! The token endpoint limits sign-ins per client address (the peer address of each connection).
 //!
 //! Routes (see `examples/pact/mod.rs`): PACT v2 (`/2/footprints`, `/2/footprints/{id}`,
 //! `/2/events`), PACT v3 (`/3/footprints` with its filters, `/3/footprints/{id}`, `/3/events`),
@@ -23,7 +38,7 @@ mod pact;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clerk_basic_auth::ClerkBasicAuthConfig;
+use clerk_basic_auth::{ClerkBasicAuthConfig, SessionStore};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -60,17 +75,57 @@ async fn serve(listener: tokio::net::TcpListener) -> Result<(), Box<dyn std::err
     } else {
         let clerk = common::demo_clerk().await;
         tracing::info!(url = clerk.url(), "started the fake Clerk (set CLERK_FRONTEND_API_URL to use a real one)");
-        (ClerkBasicAuthConfig::new(clerk.url())?.with_organization(common::DEMO_ORG), Some(clerk))
+        (common::demo_config(&clerk)?, Some(clerk))
     };
-    let config = config.with_public_path("/health");
+    let config = with_session_store(config.with_public_path("/health").with_client_address(peer_address), real_clerk)?;
 
+    let replicas: usize = std::env::var("DEMO_REPLICAS").ok().and_then(|n| n.trim().parse().ok()).unwrap_or(1).max(1);
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr}");
+    let mut listeners = vec![listener];
+    for n in 1..replicas {
+        let next = SocketAddr::new(addr.ip(), addr.port() + n as u16);
+        listeners.push(pact::listen(Some(&next.to_string())).await?);
+    }
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        let app = pact::app(config.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        servers.spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown()).await });
+    }
     if !real_clerk {
         print_usage(addr);
     }
-    axum::serve(listener, pact::app(config)).with_graceful_shutdown(shutdown()).await?;
+    while let Some(served) = servers.join_next().await {
+        served??;
+    }
     Ok(())
+}
+
+/// The connection's peer address, which axum puts in the request extensions.
+fn peer_address(request: &http::request::Parts) -> Option<std::net::IpAddr> {
+    request.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// The Redis store of `CLERK_SESSION_STORE_URL` (or `REDIS_URL`), if either is set.
+fn with_session_store(
+    config: ClerkBasicAuthConfig,
+    real_clerk: bool,
+) -> Result<ClerkBasicAuthConfig, Box<dyn std::error::Error>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let Some(url) = var("CLERK_SESSION_STORE_URL").or_else(|| var("REDIS_URL")) else { return Ok(config) };
+    let config = match (var("CLERK_SESSION_STORE_SECRET"), real_clerk) {
+        (Some(secret), _) => config.with_session_store_secret(&secret)?,
+        (None, false) => {
+            // The fake Clerk lives in this process: so do its replicas, which share this secret.
+            let mut random = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut random).map_err(|_| "no random source")?;
+            let secret: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+            config.with_session_store_secret(&secret)?
+        }
+        (None, true) => return Err("set CLERK_SESSION_STORE_SECRET (the same on every replica)".into()),
+    };
+    tracing::info!("sessions, failure budgets and backoffs shared through Redis");
+    Ok(config.with_session_store(SessionStore::redis(url))?)
 }
 
 fn print_usage(addr: SocketAddr) {

@@ -5,8 +5,10 @@
 //! ```
 //!
 //! It starts the crate's fake Clerk on loopback with the demo user `ileap-demo@way.cloud` /
-//! `HelloPrimaryData` (admin of organization `org_2xDemo`) and serves HTTP/1.1 on `BIND_ADDR`
-//! (default `127.0.0.1:8081`) until Ctrl-C. Every connection gets
+//! `HelloPrimaryData` (admin of organization `org_2xDemo`) and the JWT template `pact` (an hour's
+//! lifetime), configures the layer the recommended way (the fake's secret key and Backend API, so
+//! Clerk's Device Trust does not stop the sign-in; the organization; the template), and serves
+//! HTTP/1.1 on `BIND_ADDR` (default `127.0.0.1:8081`) until Ctrl-C. Every connection gets
 //! `TowerToHyperService::new(ServiceBuilder::new().layer(layer).service_fn(handler))`: the layer
 //! answers `POST /auth/token` and the discovery routes itself, lets `/health` through, and passes
 //! every other request to `handler` only with a valid token, whose `ClerkClaims` the handler
@@ -19,7 +21,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
+use clerk_basic_auth::{ClerkBasicAuthLayer, ClerkClaims};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -41,8 +43,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // The fake Clerk stops when dropped: keep it for as long as the server runs.
     let clerk = common::demo_clerk().await;
     tracing::info!(url = clerk.url(), "started the fake Clerk");
-    let config =
-        ClerkBasicAuthConfig::new(clerk.url())?.with_organization(common::DEMO_ORG).with_public_path("/health");
+    // The recommended setup: the secret key (Device Trust does not stop Backend API sign-ins),
+    // the demo organization, and hour-long tokens of the `pact` template.
+    let config = common::demo_config(&clerk)?.with_public_path("/health");
     // Build the layer once: its clones share the sessions, the keys and the verified tokens.
     let layer = ClerkBasicAuthLayer::new(config);
 

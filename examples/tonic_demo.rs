@@ -6,8 +6,11 @@
 //! ```
 //!
 //! It starts the crate's fake Clerk on loopback with the demo user `ileap-demo@way.cloud` /
-//! `HelloPrimaryData` (admin of organization `org_2xDemo`) and serves, on `BIND_ADDR` (default
-//! `127.0.0.1:50051`), one tonic server with `.layer(ClerkBasicAuthLayer::new(config))`:
+//! `HelloPrimaryData` (admin of organization `org_2xDemo`) and the JWT template `pact` (an hour's
+//! lifetime), configures the layer the recommended way (the fake's secret key and Backend API, so
+//! Clerk's Device Trust does not stop the sign-in; the organization; the template), and serves,
+//! on `BIND_ADDR` (default `127.0.0.1:50051`), one tonic server with
+//! `.layer(ClerkBasicAuthLayer::new(config))`:
 //!
 //! - the gRPC service `ileap.TransportActivity`, whose handler reads the verified
 //!   `ClerkClaims` from `request.extensions()` and answers with the transport activity data of
@@ -60,7 +63,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
-use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
+use clerk_basic_auth::{ClerkBasicAuthLayer, ClerkClaims};
 use http::uri::PathAndQuery;
 use serde_json::Value;
 use tonic::body::Body;
@@ -207,7 +210,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // The fake Clerk stops when dropped: keep it for as long as the server runs.
     let clerk = common::demo_clerk().await;
     tracing::info!(url = clerk.url(), "started the fake Clerk");
-    let config = ClerkBasicAuthConfig::new(clerk.url())?.with_organization(common::DEMO_ORG);
+    // The recommended setup: the secret key (Device Trust does not stop Backend API sign-ins),
+    // the demo organization, and hour-long tokens of the `pact` template.
+    let config = common::demo_config(&clerk)?;
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
@@ -244,7 +249,7 @@ async fn walkthrough(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
         .json()
         .await?;
     let token = token_response["access_token"].as_str().ok_or("the token response has no access_token")?;
-    println!("\n1. POST http://{addr}/auth/token as {} -> a Clerk session token", common::DEMO_USER);
+    println!("\n1. POST http://{addr}/auth/token as {} -> a Clerk token (JWT template pact)", common::DEMO_USER);
 
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
     let mut client = TransportActivityClient::new(channel);

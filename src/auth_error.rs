@@ -51,6 +51,7 @@ pub enum AuthError {
 
 /// The broad class of an [`AuthError`], which is what decides the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthErrorKind {
     /// No token at all.
     Missing,

@@ -8,6 +8,8 @@ use crate::clerk::bapi::{BapiSettings, check_secret_key};
 use crate::clerk::call::HttpSettings;
 use crate::clerk::frontend_api::{FrontendApi, FrontendApiError, InstanceSettings};
 use crate::clerk::sessions::SessionSettings;
+use crate::clerk::store::seal::MIN_SECRET_LEN;
+use crate::clerk::store::{SessionStore, StoreSettings};
 use crate::discovery::DiscoverySettings;
 use crate::protect::{AccessRule, ErrorStyle, ProtectionSettings};
 use crate::routes::RouteSettings;
@@ -16,25 +18,21 @@ use crate::token_endpoint::basic::CredentialEncoding;
 use crate::verify::VerifySettings;
 use crate::verify::jwks::{FixedKey, KeySettings};
 
-/// The environment variable naming the Clerk Frontend API URL (`https://clerk.example.com`).
-pub const ENV_FRONTEND_API_URL: &str = "CLERK_FRONTEND_API_URL";
-/// The environment variable holding a Clerk publishable key (`pk_test_...` / `pk_live_...`).
-pub const ENV_PUBLISHABLE_KEY: &str = "CLERK_PUBLISHABLE_KEY";
-/// The environment variable naming the organization (id or slug) activated for every session.
-pub const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
-/// The environment variable naming a Clerk JWT template for the handed-out access tokens.
-pub const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
-/// The environment variable holding the instance's PEM public key, for verification without
-/// fetching Clerk's JWKS.
-pub const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
-/// The environment variable listing the allowed authorized parties (`azp`), comma-separated.
-pub const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
+const ENV_FRONTEND_API_URL: &str = "CLERK_FRONTEND_API_URL";
+const ENV_PUBLISHABLE_KEY: &str = "CLERK_PUBLISHABLE_KEY";
+const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
+const ENV_JWT_TEMPLATE: &str = "CLERK_JWT_TEMPLATE";
+const ENV_JWT_KEY: &str = "CLERK_JWT_KEY";
+const ENV_AUTHORIZED_PARTIES: &str = "CLERK_AUTHORIZED_PARTIES";
 
 const ENV_SECRET_KEY: &str = "CLERK_SECRET_KEY";
 const ENV_API_URL: &str = "CLERK_API_URL";
 const ENV_PROXY_URL: &str = "CLERK_PROXY_URL";
 const ENV_DOMAIN: &str = "CLERK_DOMAIN";
 const ENV_IS_SATELLITE: &str = "CLERK_IS_SATELLITE";
+const ENV_SESSION_STORE_URL: &str = "CLERK_SESSION_STORE_URL";
+const ENV_PASSWORD_RECHECK_SECONDS: &str = "CLERK_PASSWORD_RECHECK_SECONDS";
+const ENV_SESSION_STORE_SECRET: &str = "CLERK_SESSION_STORE_SECRET";
 
 /// Configuration of a [`ClerkBasicAuthLayer`](crate::ClerkBasicAuthLayer).
 ///
@@ -90,6 +88,7 @@ pub struct ClerkBasicAuthConfig {
     pub(crate) routes: RouteSettings,
     pub(crate) token_endpoint: TokenEndpointSettings,
     pub(crate) sessions: SessionSettings,
+    pub(crate) store: StoreSettings,
     pub(crate) verify: VerifySettings,
     pub(crate) keys: KeySettings,
     pub(crate) discovery: DiscoverySettings,
@@ -121,6 +120,7 @@ impl ClerkBasicAuthConfig {
             routes: RouteSettings::default(),
             token_endpoint: TokenEndpointSettings::default(),
             sessions: SessionSettings::default(),
+            store: StoreSettings::default(),
             verify: VerifySettings::default(),
             keys: KeySettings::default(),
             discovery: DiscoverySettings::default(),
@@ -158,6 +158,13 @@ impl ClerkBasicAuthConfig {
     /// | `CLERK_JWT_TEMPLATE` | optional: JWT template name for the access tokens |
     /// | `CLERK_JWT_KEY` | optional: the instance's PEM public key, to verify without fetching keys |
     /// | `CLERK_AUTHORIZED_PARTIES` | optional: comma-separated allowed `azp` origins |
+    /// | `CLERK_SECRET_KEY` | optional, recommended: `sk_...`; Backend API sign-ins, which Device Trust does not stop ([`with_secret_key`](Self::with_secret_key)) |
+    /// | `CLERK_API_URL` | optional: the Backend API base URL (default `https://api.clerk.com`) |
+    /// | `CLERK_PROXY_URL` | optional: Clerk proxy URL that Frontend API requests go to ([`with_proxy_url`](Self::with_proxy_url)) |
+    /// | `CLERK_IS_SATELLITE`, `CLERK_DOMAIN` | optional: `true` and the satellite domain ([`with_satellite_domain`](Self::with_satellite_domain)) |
+    /// | `CLERK_PASSWORD_RECHECK_SECONDS` | optional: how often passwords are checked again (default 3600) |
+    /// | `CLERK_SESSION_STORE_URL` | optional, feature `redis`: `redis://` or `rediss://` URL of the store replicas share |
+    /// | `CLERK_SESSION_STORE_SECRET` | with a store URL: at least 32 random bytes, the same on every replica |
     ///
     /// Empty variables count as unset.
     ///
@@ -197,6 +204,24 @@ impl ClerkBasicAuthConfig {
         }
         if let Some(url) = var(ENV_PROXY_URL) {
             config = config.with_proxy_url(url.trim())?;
+        }
+        if let Some(seconds) = var(ENV_PASSWORD_RECHECK_SECONDS) {
+            let seconds = seconds.trim().parse::<u64>().map_err(|_| ConfigError::InvalidPasswordRecheck)?;
+            config = config.with_password_recheck(Duration::from_secs(seconds));
+        }
+        if let Some(secret) = var(ENV_SESSION_STORE_SECRET) {
+            config = config.with_session_store_secret(secret.trim())?;
+        }
+        if let Some(url) = var(ENV_SESSION_STORE_URL) {
+            #[cfg(feature = "redis")]
+            {
+                config = config.with_session_store(SessionStore::redis(url.trim()))?;
+            }
+            #[cfg(not(feature = "redis"))]
+            {
+                let _ = url;
+                return Err(ConfigError::SessionStoreUnavailable);
+            }
         }
         let satellite = var(ENV_IS_SATELLITE).is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
         if let (true, Some(domain)) = (satellite, var(ENV_DOMAIN)) {
@@ -279,6 +304,49 @@ impl ClerkBasicAuthConfig {
     /// The issuer (`iss`) tokens must carry.
     pub fn issuer(&self) -> &str {
         self.instance.issuer()
+    }
+
+    /// Keep sessions, failure budgets and Clerk's backoffs in `store`, e.g. Redis shared by every
+    /// replica (`SessionStore::redis`, feature `redis`): one sign-in per credential across the
+    /// fleet, a failure budget that holds across replicas, and no new sign-ins after a restart.
+    /// A shared store needs the shared secret first
+    /// ([`with_session_store_secret`](Self::with_session_store_secret)). Default:
+    /// [`SessionStore::memory`].
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingSessionStoreSecret`] for a shared store without the secret, and
+    /// [`ConfigError::InvalidSessionStoreUrl`] for a URL that is not a Redis URL.
+    pub fn with_session_store(mut self, store: SessionStore) -> Result<Self, ConfigError> {
+        if store.is_shared() && self.store.secret.is_none() {
+            return Err(ConfigError::MissingSessionStoreSecret);
+        }
+        store.check().map_err(|reason| ConfigError::InvalidSessionStoreUrl { reason })?;
+        self.store.store = store;
+        Ok(self)
+    }
+
+    /// The secret every replica shares, from which the store's keys derive: the keyed hashes
+    /// that name entries and the AES-256-GCM key that seals their values (client tokens, JWTs,
+    /// session ids), so a Redis dump gives none of them away. At least 32 bytes, random (e.g.
+    /// `openssl rand -base64 48`). Never logged or shown in `Debug`.
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakSessionStoreSecret`] if it is shorter than 32 bytes or one repeated
+    /// character.
+    pub fn with_session_store_secret(mut self, secret: &str) -> Result<Self, ConfigError> {
+        let bytes = secret.as_bytes();
+        if bytes.len() < MIN_SECRET_LEN || bytes.iter().all(|byte| *byte == bytes[0]) {
+            return Err(ConfigError::WeakSessionStoreSecret);
+        }
+        self.store.secret = Some(crate::secret::Secret::new(secret));
+        Ok(self)
+    }
+
+    /// Bound each call to the shared session store by `timeout`; a store slower than that is
+    /// passed by (this replica goes on with its own state). Default: 200 ms.
+    pub fn with_session_store_timeout(mut self, timeout: Duration) -> Self {
+        self.store.timeout = timeout;
+        self
     }
 
     /// Serve the token endpoint at `path` instead of `/auth/token`. A missing leading `/` is added.
@@ -385,6 +453,54 @@ impl ClerkBasicAuthConfig {
     pub fn with_failure_throttle(mut self, failures: u32, window: Duration) -> Self {
         self.sessions.failure_limit = failures.max(1);
         self.sessions.failure_window = window;
+        self
+    }
+
+    /// At most `attempts` sign-ins within any `window` from one client address, for credentials
+    /// not known to be good (a credential that succeeded before is never held back), so one
+    /// source cannot spend the instance's Clerk sign-in limit (5 per 10 s per server IP) for
+    /// everyone. Shared across replicas with a shared store. Default: 30 in 10 minutes, which an
+    /// honest client, signing in once per credential and reusing the session, never reaches.
+    /// The address comes from [`with_client_address`](Self::with_client_address).
+    pub fn with_source_limit(mut self, attempts: u32, window: Duration) -> Self {
+        self.sessions.source_limit = attempts.max(1);
+        self.sessions.source_window = window;
+        self
+    }
+
+    /// How the client address of a token request is found, for
+    /// [`with_source_limit`](Self::with_source_limit). Default: a `std::net::SocketAddr` in the
+    /// request extensions (hyper servers can insert the peer address); without one, no
+    /// per-address limit applies. With axum, serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` and read its `ConnectInfo`; behind a
+    /// reverse proxy you trust, read its forwarded address instead.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use axum::extract::ConnectInfo;
+    /// use clerk_basic_auth::ClerkBasicAuthConfig;
+    ///
+    /// let config = ClerkBasicAuthConfig::new("https://clerk.example.com")?.with_client_address(|request| {
+    ///     request.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip())
+    /// });
+    /// # Ok::<(), clerk_basic_auth::ConfigError>(())
+    /// ```
+    pub fn with_client_address<F>(mut self, address: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<std::net::IpAddr> + Send + Sync + 'static,
+    {
+        self.token_endpoint.client_address = std::sync::Arc::new(address);
+        self
+    }
+
+    /// Check each credential's password again at least every `interval` while its Clerk session
+    /// lives, so a changed password stops working within that time without anyone ending
+    /// sessions: with the secret key, by `verify_password` at the Backend API; without, by a new
+    /// sign-in whose session replaces the old one (which is ended at Clerk). Until the check,
+    /// tokens of the old password are not handed out from the cache. Default: 1 hour
+    /// (`CLERK_PASSWORD_RECHECK_SECONDS`).
+    pub fn with_password_recheck(mut self, interval: Duration) -> Self {
+        self.sessions.password_recheck = interval;
         self
     }
 
@@ -597,6 +713,19 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `CLERK_PASSWORD_RECHECK_SECONDS` is not a number of seconds.
+    InvalidPasswordRecheck,
+    /// A shared session store was configured without the shared secret.
+    MissingSessionStoreSecret,
+    /// The session store secret is shorter than 32 bytes or not random.
+    WeakSessionStoreSecret,
+    /// The session store URL is not a Redis URL.
+    InvalidSessionStoreUrl {
+        /// What is wrong with it (the URL itself is not repeated: it may hold a password).
+        reason: String,
+    },
+    /// `CLERK_SESSION_STORE_URL` is set, but the crate was built without the `redis` feature.
+    SessionStoreUnavailable,
     /// The proxy URL is not a usable URL.
     InvalidProxyUrl {
         /// The URL as given.
@@ -628,6 +757,19 @@ impl fmt::Display for ConfigError {
             Self::InvalidSecretKey { reason } => write!(f, "invalid {ENV_SECRET_KEY}: {reason}"),
             Self::InvalidBackendApiUrl { url, reason } => write!(f, "invalid Clerk Backend API URL {url:?}: {reason}"),
             Self::InvalidProxyUrl { url, reason } => write!(f, "invalid {ENV_PROXY_URL} {url:?}: {reason}"),
+            Self::InvalidPasswordRecheck => write!(f, "{ENV_PASSWORD_RECHECK_SECONDS} must be a number of seconds"),
+            Self::MissingSessionStoreSecret => write!(
+                f,
+                "a shared session store needs {ENV_SESSION_STORE_SECRET} (with_session_store_secret): \
+                 at least 32 random bytes that every replica shares"
+            ),
+            Self::WeakSessionStoreSecret => {
+                write!(f, "{ENV_SESSION_STORE_SECRET} must be at least 32 random bytes (e.g. openssl rand -base64 48)")
+            }
+            Self::InvalidSessionStoreUrl { reason } => write!(f, "invalid {ENV_SESSION_STORE_URL}: {reason}"),
+            Self::SessionStoreUnavailable => {
+                write!(f, "{ENV_SESSION_STORE_URL} is set but clerk-basic-auth was built without its redis feature")
+            }
         }
     }
 }

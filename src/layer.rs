@@ -18,6 +18,7 @@ use crate::clerk::bapi::BapiClient;
 use crate::clerk::fapi::FapiClient;
 use crate::clerk::sessions::Sessions;
 use crate::clerk::sign_in::SignInMethod;
+use crate::clerk::store::Store;
 use crate::config::ClerkBasicAuthConfig;
 use crate::discovery::Discovery;
 use crate::protect::{Admission, Pending, Protection};
@@ -79,7 +80,7 @@ pub(crate) fn components(config: &ClerkBasicAuthConfig) -> Shared {
     let keys = Arc::new(KeyStore::new(&config.keys, fapi.clone()));
     let verifier = Verifier::new(&config.verify, Arc::clone(&keys), config.instance.issuer());
     let sign_in = BapiClient::new(&config.bapi, &config.http).map_or(SignInMethod::Password, SignInMethod::Ticket);
-    let sessions = Sessions::new(&config.sessions, fapi, sign_in);
+    let sessions = Sessions::new(&config.sessions, fapi, sign_in, Store::new(&config.store));
     let routes = &config.routes;
     let clerk_jwks_uri = frontend_api.jwks_url().to_string();
     Shared {
@@ -115,7 +116,7 @@ impl<S> Layer<S> for ClerkBasicAuthLayer {
 /// The service [`ClerkBasicAuthLayer`] wraps around an inner service.
 ///
 /// It answers the token endpoint and the discovery routes itself, passes public routes through,
-/// and passes every other request on only with a valid token, its [`ClerkClaims`] in the
+/// and passes every other request on only with a valid token, its [`ClerkClaims`](crate::ClerkClaims) in the
 /// request extensions.
 #[derive(Clone)]
 pub struct ClerkBasicAuth<S> {

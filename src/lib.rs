@@ -63,6 +63,7 @@ mod layer;
 mod protect;
 mod routes;
 mod secret;
+mod telemetry;
 mod token_endpoint;
 mod verify;
 
@@ -70,13 +71,16 @@ mod verify;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod fuzzing;
+
 pub use auth_error::{AuthError, AuthErrorKind};
 pub use body::ResponseBody;
 pub use claims::{ClerkClaims, Organization};
-pub use config::{
-    ClerkBasicAuthConfig, ConfigError, ENV_AUTHORIZED_PARTIES, ENV_FRONTEND_API_URL, ENV_JWT_KEY, ENV_JWT_TEMPLATE,
-    ENV_ORGANIZATION_ID, ENV_PUBLISHABLE_KEY,
-};
+pub use clerk::store::SessionStore;
+pub use config::{ClerkBasicAuthConfig, ConfigError};
 pub use layer::{ClerkBasicAuth, ClerkBasicAuthLayer, ResponseFuture};
 pub use protect::{AccessRule, ErrorStyle};
 

@@ -10,7 +10,6 @@ mod pact;
 
 use std::net::SocketAddr;
 
-use clerk_basic_auth::ClerkBasicAuthConfig;
 use clerk_basic_auth::testing::FakeClerk;
 use pact::filters::Timestamp;
 use pact::v3;
@@ -27,10 +26,7 @@ struct Demo {
 
 async fn demo() -> Demo {
     let clerk = common::demo_clerk().await;
-    let config = ClerkBasicAuthConfig::new(clerk.url())
-        .expect("the fake's URL is a valid Frontend API URL")
-        .with_organization(common::DEMO_ORG)
-        .with_public_path("/health");
+    let config = common::demo_config(&clerk).expect("the fake's URLs and key are valid").with_public_path("/health");
     let listener = pact::listen(Some("127.0.0.1:0")).await.expect("a free loopback port");
     let addr = listener.local_addr().unwrap();
     let app = pact::app(config);

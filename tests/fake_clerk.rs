@@ -24,9 +24,13 @@ fn demo_org() -> FakeOrganization {
     FakeOrganization::new(ORG_ID, ORG_SLUG).role_permissions("admin", ["org:footprints:read", "org:footprints:manage"])
 }
 
-/// The demo instance, with Clerk's default limits.
+/// The demo instance, with Clerk's default limits. Device Trust is off and client tokens do not
+/// rotate: these tests are about other topics and reuse one client token for many calls
+/// (`tests/device_trust.rs` and `tests/client_tokens.rs` cover both on, as Clerk's defaults).
 async fn demo_clerk() -> FakeClerk {
     FakeClerk::builder()
+        .device_trust(false)
+        .client_token_rotation(0)
         .user(demo_user())
         .user(FakeUser::new("other@way.cloud", "OtherSecret").id("user_2xOther"))
         .user(FakeUser::new("mfa@way.cloud", "MfaSecret").mfa())
@@ -357,6 +361,7 @@ async fn a_json_body_is_not_a_form() {
 #[tokio::test]
 async fn failed_passwords_warn_then_lock_the_user() {
     let clerk = FakeClerk::builder()
+        .device_trust(false)
         .user(demo_user())
         .sign_in_rate_limit(u32::MAX, Duration::from_secs(10))
         .lockout_duration(Duration::from_secs(2))
@@ -435,7 +440,12 @@ async fn unfinished_sign_ins_yield_no_session() {
 
 #[tokio::test]
 async fn sign_ins_are_rate_limited_per_ip() {
-    let clerk = FakeClerk::builder().user(demo_user()).sign_in_rate_limit(5, Duration::from_secs(2)).start().await;
+    let clerk = FakeClerk::builder()
+        .device_trust(false)
+        .user(demo_user())
+        .sign_in_rate_limit(5, Duration::from_secs(2))
+        .start()
+        .await;
     let fapi = Fapi::new(&clerk);
     for attempt in 0..5 {
         // Failures count as sign-in creations too.
@@ -487,15 +497,16 @@ async fn a_client_holds_several_sessions_newest_last() {
     again.assert_error(400, "identifier_already_signed_in");
     assert_eq!(again.body["errors"][0]["meta"]["session_id"], first_sid.as_str());
 
-    // An unknown client token starts a new client.
-    let fresh = fapi.sign_in("not-a-client", EMAIL, PASSWORD).await;
-    assert_eq!(fresh.status, 200);
-    assert_ne!(fresh.client_token(), token);
+    // An unknown client token is refused, as Clerk refuses a client token it did not issue.
+    let forged = fapi.sign_in("not-a-client", EMAIL, PASSWORD).await;
+    forged.assert_error(401, "authentication_invalid");
+    assert!(forged.headers.get(AUTHORIZATION).is_none());
 }
 
 #[tokio::test]
 async fn single_session_mode_refuses_a_second_session() {
     let clerk = FakeClerk::builder()
+        .device_trust(false)
         .user(demo_user())
         .user(FakeUser::new("other@way.cloud", "OtherSecret"))
         .single_session()
@@ -631,11 +642,11 @@ async fn revoked_sessions_cannot_refresh() {
     assert_eq!(fapi.tokens(Some(&token), &sid, None).await.status, 200);
 
     assert_eq!(clerk.revoke_sessions(EMAIL), 1);
-    fapi.tokens(Some(&token), &sid, None).await.assert_error(401, "authentication_invalid");
-    fapi.touch(Some(&token), &sid, Some(ORG_ID)).await.assert_error(401, "authentication_invalid");
+    fapi.tokens(Some(&token), &sid, None).await.assert_error(401, "signed_out");
+    fapi.touch(Some(&token), &sid, Some(ORG_ID)).await.assert_error(401, "signed_out");
     fapi.post(&format!("/v1/client/sessions/{sid}/tokens/pact"), Some(&token), &[])
         .await
-        .assert_error(401, "authentication_invalid");
+        .assert_error(401, "signed_out");
 
     // Signing in again (same client) gives a new, working session.
     let again = fapi.sign_in(&token, EMAIL, PASSWORD).await;
@@ -648,6 +659,7 @@ async fn revoked_sessions_cannot_refresh() {
 #[tokio::test]
 async fn pending_sessions_carry_sts_until_an_organization_is_chosen() {
     let clerk = FakeClerk::builder()
+        .device_trust(false)
         .user(demo_user().pending_task("choose-organization"))
         .organization(demo_org())
         .start()
@@ -759,7 +771,7 @@ async fn direct_signing_helpers() {
 
 #[tokio::test]
 async fn runtime_users_and_organizations() {
-    let clerk = FakeClerk::builder().start().await;
+    let clerk = FakeClerk::builder().device_trust(false).start().await;
     let fapi = Fapi::new(&clerk);
     fapi.sign_in("", EMAIL, PASSWORD).await.assert_error(422, "form_identifier_not_found");
     clerk.add_user(demo_user());
@@ -913,6 +925,7 @@ async fn counters_count() {
             token_mints: 2,
             jwks_fetches: 2,
             sessions_created: 1,
+            ..FakeClerkStats::default()
         }
     );
     clerk.reset_stats();

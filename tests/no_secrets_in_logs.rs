@@ -42,6 +42,10 @@ async fn no_secret_reaches_a_log_line() {
         || config(&clerk).with_http_timeout(Duration::from_millis(300)).with_refresh_margin(Duration::from_secs(1));
     let addr = serve(config().with_organization(ORG)).await;
     let template = serve(config().with_jwt_template("pact")).await;
+    let with_key = serve(
+        config().with_secret_key(clerk.secret_key()).unwrap().with_backend_api_url(&clerk.backend_api_url()).unwrap(),
+    )
+    .await;
     let mut jwts = Vec::new();
     let passwords =
         [PASSWORD, "wrong-password-1", "MfaPassword1", "pa:ss:wörd ✓ 🔑", "MemberPassword1", "Swapped-Secret-42"];
@@ -52,6 +56,9 @@ async fn no_secret_reaches_a_log_line() {
     }
     jwts.push(access_token(template, USER, PASSWORD).await);
     jwts.push(access_token(template, "colon@way.cloud", "pa:ss:wörd ✓ 🔑").await);
+    // The Backend API path with the secret key: a user lookup, a password check, a ticket.
+    jwts.push(access_token(with_key, USER, PASSWORD).await);
+    token_request(with_key, "member@way.cloud", "wrong-password-1").send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     jwts.push(access_token(addr, USER, PASSWORD).await);
     // A revoked session, signed in again.
@@ -112,6 +119,12 @@ async fn no_secret_reaches_a_log_line() {
     assert!(client_tokens.len() >= 3);
     for client_token in client_tokens {
         assert!(!log.contains(&client_token), "a client token reached the log");
+    }
+    assert!(!log.contains(clerk.secret_key()), "the secret key reached the log");
+    let tickets = clerk.sign_in_tokens();
+    assert_eq!(tickets.len(), 1);
+    for ticket in tickets {
+        assert!(!log.contains(&ticket), "a sign-in token reached the log");
     }
     for jwt in jwts {
         // Any of a JWT's three parts is enough to rebuild or replay it.

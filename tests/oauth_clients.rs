@@ -29,10 +29,7 @@ async fn demo() -> Demo {
 
 async fn demo_with(configure: impl FnOnce(ClerkBasicAuthConfig) -> ClerkBasicAuthConfig) -> Demo {
     let clerk = common::demo_clerk().await;
-    let config = ClerkBasicAuthConfig::new(clerk.url())
-        .expect("the fake's URL is a valid Frontend API URL")
-        .with_organization(common::DEMO_ORG)
-        .with_public_path("/health");
+    let config = common::demo_config(&clerk).expect("the demo's configuration").with_public_path("/health");
     let listener = pact::listen(Some("127.0.0.1:0")).await.expect("a free loopback port");
     let addr = listener.local_addr().unwrap();
     let app = pact::app(configure(config));

@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use clerk_basic_auth::testing::{FakeClerk, FakeOrganization, FakeUser};
+use clerk_basic_auth::{ClerkBasicAuthConfig, ConfigError};
 use serde_json::{Value, json};
 
 /// The demo user of every example.
@@ -12,8 +15,13 @@ pub const DEMO_USER: &str = "ileap-demo@way.cloud";
 pub const DEMO_PASSWORD: &str = "HelloPrimaryData";
 /// The demo user's organization.
 pub const DEMO_ORG: &str = "org_2xDemo";
+/// The JWT template the demo hands out: PACT clients get an hour-long token.
+pub const DEMO_TEMPLATE: &str = "pact";
 
-/// A fake Clerk with the demo user, admin of the `way-demo` organization.
+/// A fake Clerk with the demo user, admin of the `way-demo` organization, and the JWT template
+/// `pact`: an hour-long token that carries the active organization (Clerk's v1 organization
+/// claims), so OAuth clients that refresh a minute early (authlib) are not refreshing all the
+/// time. Everything else is Clerk's default for a new application, Device Trust included.
 pub async fn demo_clerk() -> FakeClerk {
     FakeClerk::builder()
         .user(FakeUser::new(DEMO_USER, DEMO_PASSWORD).id("user_2xDemo").member_of(DEMO_ORG, "admin"))
@@ -22,8 +30,24 @@ pub async fn demo_clerk() -> FakeClerk {
                 .name("Way Demo Logistics")
                 .role_permissions("admin", ["org:footprints:read", "org:footprints:manage"]),
         )
+        .jwt_template(
+            DEMO_TEMPLATE,
+            json!({"aud": "pact", "org_id": "{{org.id}}", "org_slug": "{{org.slug}}", "org_role": "{{org.role}}"}),
+            Duration::from_secs(3600),
+        )
         .start()
         .await
+}
+
+/// The demo's layer configuration for `clerk`, the recommended one: sign-ins through the
+/// Backend API with the instance's secret key (Device Trust does not stop them), the demo
+/// organization activated and required, and tokens of the `pact` template handed out.
+pub fn demo_config(clerk: &FakeClerk) -> Result<ClerkBasicAuthConfig, ConfigError> {
+    Ok(ClerkBasicAuthConfig::new(clerk.url())?
+        .with_secret_key(clerk.secret_key())?
+        .with_backend_api_url(&clerk.backend_api_url())?
+        .with_organization(DEMO_ORG)
+        .with_jwt_template(DEMO_TEMPLATE))
 }
 
 /// An iLEAP data model extension (`toc`, `hoc`, ...) of a product footprint.

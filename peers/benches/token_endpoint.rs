@@ -86,7 +86,9 @@ fn token_endpoint(c: &mut Criterion) {
                 FakeOrganization::new(ORG, "way-demo")
                     .role_permissions("admin", ["org:footprints:read", "org:footprints:manage"]),
             )
-            // Cached tokens outlive any bench run; sign-ins are never rate limited.
+            // Cached tokens outlive any bench run; sign-ins are never rate limited. Device Trust
+            // off: the layer signs in with the password at the Frontend API (no secret key).
+            .device_trust(false)
             .token_lifetime(Duration::from_secs(3600))
             .sign_in_rate_limit(u32::MAX, Duration::from_secs(10))
             .start(),

@@ -71,9 +71,15 @@ pub(crate) struct BapiUser {
     banned: bool,
     locked: bool,
     lockout_expires_in: Option<Duration>,
+    attempts_remaining: Option<u64>,
 }
 
 impl BapiUser {
+    /// Failed attempts left before Clerk locks the user (`None`: lockout is off).
+    pub(crate) fn attempts_remaining(&self) -> Option<u64> {
+        self.attempts_remaining
+    }
+
     /// Why a correct password alone must not sign this user in, as the refusal Clerk's Frontend
     /// API would give: banned, locked, no password, or a second factor set up.
     pub(crate) fn refusal(&self) -> Option<ClerkError> {
@@ -124,7 +130,7 @@ impl BapiClient {
         let mut url = self.url(&["v1", "users"]);
         let filter = if identifier.contains('@') { "email_address" } else { "username" };
         url.query_pairs_mut().append_pair(filter, identifier).append_pair("limit", "2");
-        let body = self.send(self.http.get(url)).await?;
+        let body = self.send(self.http.get(url), "bapi_users").await?;
         let mut users: Vec<BapiUserWire> = parse_json(&body, "user list")?;
         if users.len() != 1 {
             return Ok(None);
@@ -137,6 +143,7 @@ impl BapiClient {
             banned: user.banned,
             locked: user.locked,
             lockout_expires_in: user.lockout_expires_in_seconds.map(Duration::from_secs),
+            attempts_remaining: user.verification_attempts_remaining,
         }))
     }
 
@@ -145,7 +152,8 @@ impl BapiClient {
     pub(crate) async fn verify_password(&self, user_id: &str, password: &str) -> Result<(), ClerkError> {
         let url = self.url(&["v1", "users", user_id, "verify_password"]);
         let body = serde_json::json!({ "password": password }).to_string();
-        let answer = self.send(self.http.post(url).header(CONTENT_TYPE, "application/json").body(body)).await?;
+        let request = self.http.post(url).header(CONTENT_TYPE, "application/json").body(body);
+        let answer = self.send(request, "bapi_verify_password").await?;
         let verified: VerifiedWire = parse_json(&answer, "verify_password")?;
         if verified.verified {
             Ok(())
@@ -158,7 +166,8 @@ impl BapiClient {
     pub(crate) async fn sign_in_token(&self, user_id: &str) -> Result<Secret, ClerkError> {
         let url = self.url(&["v1", "sign_in_tokens"]);
         let body = serde_json::json!({ "user_id": user_id, "expires_in_seconds": SIGN_IN_TOKEN_SECONDS }).to_string();
-        let answer = self.send(self.http.post(url).header(CONTENT_TYPE, "application/json").body(body)).await?;
+        let request = self.http.post(url).header(CONTENT_TYPE, "application/json").body(body);
+        let answer = self.send(request, "bapi_sign_in_tokens").await?;
         let token: SignInTokenWire = parse_json(&answer, "sign-in token")?;
         token.token.ok_or_else(|| malformed("a sign-in token without its token"))
     }
@@ -171,9 +180,9 @@ impl BapiClient {
         url
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Bytes, ClerkError> {
+    async fn send(&self, request: reqwest::RequestBuilder, call: &'static str) -> Result<Bytes, ClerkError> {
         let bearer = format!("Bearer {}", self.secret_key.expose());
         let request = request.timeout(self.timeout).header(AUTHORIZATION, bearer).header(ACCEPT, "application/json");
-        Ok(call::send(request).await?.1)
+        Ok(call::send(request, call).await?.1)
     }
 }

@@ -41,7 +41,17 @@ impl HttpSettings {
 
 /// Sends `request` and reads the answer (at most 1 MiB): its headers and body when it is a
 /// success, otherwise Clerk's error.
-pub(super) async fn send(request: reqwest::RequestBuilder) -> Result<(HeaderMap, Bytes), ClerkError> {
+pub(super) async fn send(
+    request: reqwest::RequestBuilder,
+    call: &'static str,
+) -> Result<(HeaderMap, Bytes), ClerkError> {
+    let started = std::time::Instant::now();
+    let answer = answer(request).await;
+    crate::telemetry::clerk_call(call, answer.is_ok(), started.elapsed());
+    answer
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> Result<(HeaderMap, Bytes), ClerkError> {
     let mut response = request.send().await.map_err(transport_error)?;
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());

@@ -140,11 +140,21 @@ impl FapiClient {
         Ok(Reply { value: token.jwt, client_token: client_token_of(&headers) })
     }
 
+    /// `POST /v1/client/sessions/{id}/end`: ends a session the layer no longer uses (its
+    /// password changed, or a new session replaced it). A failure is only logged: Clerk ends
+    /// unused sessions on its own in the end.
+    pub(crate) async fn end_session(&self, client_token: &Secret, session_id: &str) {
+        let path = ["v1", "client", "sessions", session_id, "end"];
+        if let Err(error) = self.post(&path, Some(client_token), &[], &[]).await {
+            tracing::info!(session_id, %error, "Clerk did not end a replaced session");
+        }
+    }
+
     /// `GET /.well-known/jwks.json`: Clerk's public signing keys, as published.
     pub(crate) async fn jwks(&self) -> Result<Bytes, ClerkError> {
         let request =
             self.http.get(self.api.jwks_url()).timeout(self.timeout).header(http::header::ACCEPT, "application/json");
-        let (_, body) = call::send(request).await?;
+        let (_, body) = call::send(request, "fapi_jwks").await?;
         Ok(body)
     }
 
@@ -170,7 +180,13 @@ impl FapiClient {
             .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(http::header::ACCEPT, "application/json")
             .body(body);
-        call::send(request).await
+        let call = match segments.last() {
+            Some(&"sign_ins") => "fapi_sign_in",
+            Some(&"touch") => "fapi_touch",
+            Some(&"end") => "fapi_end",
+            _ => "fapi_tokens",
+        };
+        call::send(request, call).await
     }
 }
 

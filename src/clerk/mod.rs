@@ -9,5 +9,6 @@ pub(crate) mod fapi;
 pub(crate) mod frontend_api;
 pub(crate) mod sessions;
 pub(crate) mod sign_in;
+pub(crate) mod store;
 pub(crate) mod throttle;
 mod wire;

@@ -1,16 +1,18 @@
 //! One Clerk session per credential, reused: a cached token while it has time left, a fresh one
 //! from the same session (`/tokens`) when it runs low, a new sign-in only when Clerk has ended
 //! the session. Concurrent requests for one credential share one call to Clerk; failed sign-ins
-//! are throttled per identifier; Clerk's own `429` is honoured for its whole `Retry-After`.
+//! are throttled per identifier; Clerk's own `429` is honoured for its whole `Retry-After`. With
+//! a shared store, replicas adopt each other's sessions, take a lease before they sign in or
+//! refresh (so one replica does it), and share failure budgets and backoffs.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
-use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use quick_cache::sync::Cache;
 use serde::Deserialize;
 use tracing::{debug, info, trace, warn};
@@ -18,10 +20,12 @@ use tracing::{debug, info, trace, warn};
 use super::credentials::Credentials;
 use super::error::{ClerkError, Meaning};
 use super::fapi::{ClientToken, FapiClient, SignedIn};
-use super::sign_in::SignInMethod;
-use super::throttle::{Backoff, FailureBudget, Settle};
-use crate::clock::from_unix;
+use super::sign_in::{Attempt, Recheck, SignInMethod};
+use super::store::{CredentialKey, Lease, Store, StoredSession};
+use super::throttle::{Backoff, Holds, Settle, SlidingWindow};
+use crate::clock::{from_unix, unix_now};
 use crate::secret::Secret;
+use crate::telemetry;
 
 /// What the sessions of one layer do, each with its default.
 #[derive(Debug, Clone)]
@@ -38,6 +42,13 @@ pub(crate) struct SessionSettings {
     pub(crate) failure_limit: u32,
     /// Default: 15 min.
     pub(crate) failure_window: Duration,
+    /// Sign-in attempts per client address within `source_window`, for credentials not known
+    /// to be good. Default: 30.
+    pub(crate) source_limit: u32,
+    /// Default: 10 min.
+    pub(crate) source_window: Duration,
+    /// How often a credential's password is checked again while its session lives. Default: 1 h.
+    pub(crate) password_recheck: Duration,
 }
 
 impl Default for SessionSettings {
@@ -49,6 +60,9 @@ impl Default for SessionSettings {
             capacity: 10_000,
             failure_limit: 5,
             failure_window: Duration::from_secs(15 * 60),
+            source_limit: 30,
+            source_window: Duration::from_secs(10 * 60),
+            password_recheck: Duration::from_secs(3600),
         }
     }
 }
@@ -57,6 +71,56 @@ impl Default for SessionSettings {
 /// setup) is answered again without asking Clerk, per credential.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
 
+/// How often a replica that waits for another one's result looks in the shared store.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+/// How long a shared session is kept when Clerk gave no expiry: Clerk's default session lifetime.
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Names of Clerk's backoffs in the shared store: sign-ins, and calls on sessions.
+const SIGN_INS: &str = "sign-ins";
+const SESSION_CALLS: &str = "session-calls";
+
+/// Sign-ins one client address may start within [`SOURCE_BURST_WINDOW`]: fewer than Clerk's 5
+/// per 10 s per server address, so one source never spends them all.
+const SOURCE_BURST: u32 = 3;
+const SOURCE_BURST_WINDOW: Duration = Duration::from_secs(10);
+
+/// A counted sign-in attempt, to be settled when it ends.
+struct Reservation {
+    ticket: u64,
+    /// Counted in the shared store (else in this replica's window).
+    shared: bool,
+}
+
+/// Who asks for a token: the credentials, and the client address when it is known.
+struct Caller {
+    credentials: Credentials,
+    source: Option<IpAddr>,
+}
+
+/// A unique id for one counted attempt (unique across replicas).
+fn random_ticket() -> u64 {
+    let mut ticket = [0; 8];
+    // The system random source does not fail on supported platforms; a zero ticket would still count.
+    let _ = SystemRandom::new().fill(&mut ticket);
+    u64::from_be_bytes(ticket)
+}
+
+fn hex(name: &[u8; 32]) -> String {
+    name.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// How long Clerk said it is about to lock, or has locked, the user: an
+/// `account_lockout_warning` (2, 1 or 0 attempts left) holds for the failure window, a
+/// `user_locked` for the lockout's time.
+fn announced_lockout(error: &ClerkError, window: Duration) -> Option<Duration> {
+    let ClerkError::Refused(refusal) = error else { return None };
+    match refusal.code.as_str() {
+        "account_lockout_warning" => Some(window),
+        "user_locked" => Some(refusal.lockout_expires_in.unwrap_or(Duration::from_secs(3600)).max(window)),
+        _ => None,
+    }
+}
+
 /// An access token to hand out: a Clerk JWT and when it expires.
 #[derive(Debug)]
 pub(crate) struct AccessToken {
@@ -64,6 +128,8 @@ pub(crate) struct AccessToken {
     /// never needs escaping wherever it is written.
     pub(crate) jwt: Secret,
     pub(crate) expires_at: SystemTime,
+    /// When the password behind it must be checked again: the token is not handed out after.
+    pub(crate) recheck_at: SystemTime,
 }
 
 impl AccessToken {
@@ -80,7 +146,7 @@ impl AccessToken {
         // The token comes straight from Clerk over TLS; only its expiry is read here.
         let expiry: Expiry = jsonwebtoken::dangerous::insecure_decode_claims(jwt.expose())
             .map_err(|_| ClerkError::Malformed { reason: "a token from Clerk without a readable exp".into() })?;
-        Ok(Self { jwt, expires_at: from_unix(expiry.exp) })
+        Ok(Self { jwt, expires_at: from_unix(expiry.exp), recheck_at: from_unix(u64::MAX) })
     }
 
     /// Seconds left, rounded down.
@@ -88,8 +154,10 @@ impl AccessToken {
         self.expires_at.duration_since(SystemTime::now()).map_or(0, |left| left.as_secs())
     }
 
+    /// Whether it may be handed out: more than `margin` left, and its password check not due.
     fn has_left(&self, margin: Duration) -> bool {
-        self.expires_at.duration_since(SystemTime::now()).is_ok_and(|left| left > margin)
+        let now = SystemTime::now();
+        now < self.recheck_at && self.expires_at.duration_since(now).is_ok_and(|left| left > margin)
     }
 }
 
@@ -113,22 +181,30 @@ pub(crate) struct Sessions {
     organization: Option<String>,
     template: Option<String>,
     refresh_margin: Duration,
-    credential_key: hmac::Key,
+    password_recheck: Duration,
+    /// Names credentials, fingerprints identifiers, and (when shared) holds what replicas share.
+    store: Store,
     /// Credentials with a Clerk session.
     live: Cache<CredentialKey, Arc<Slot>>,
     /// Credentials being signed in, or whose sign-in failed: apart from `live`, so a flood of
     /// made-up credentials cannot push out the sessions of real clients.
     attempts: Cache<CredentialKey, Arc<Slot>>,
-    failures: FailureBudget,
+    /// Failed sign-ins per subject (this replica's; the shared store's when there is one).
+    failures: SlidingWindow,
+    /// Sign-in attempts per client address, for credentials not known to be good: a burst
+    /// window below Clerk's own per-IP limit, and the configured sustained one.
+    source_burst: SlidingWindow,
+    sources: SlidingWindow,
+    /// Per subject, the credential that last succeeded: it passes the failure budget, so nobody
+    /// else's wrong guesses lock its owner out.
+    known_good: Cache<[u8; 32], CredentialKey>,
+    /// Subjects Clerk is about to lock (or has locked): no attempt with another credential.
+    protected: Holds,
     /// Clerk's `Retry-After` for sign-ins, and for calls on sessions (touch, tokens): Clerk rate
     /// limits each endpoint on its own, so a sign-in flood does not stop refreshes.
     sign_in_backoff: Backoff,
     session_backoff: Backoff,
 }
-
-/// HMAC-SHA256 of identifier and password under a per-process random key: the cache never holds
-/// a password, and a different password never finds another's entry.
-type CredentialKey = [u8; 32];
 
 /// What is known for one credential.
 #[derive(Default)]
@@ -156,27 +232,34 @@ struct LiveSession {
     client_cleared: bool,
     id: String,
     expires_at: Option<SystemTime>,
-    /// The last token had from the session, for Clerk's outage mode (`expired_token`).
+    /// The last session token had from the session (not a template token), for Clerk's outage
+    /// mode (`expired_token`).
     last_jwt: Option<Secret>,
     /// The organization made active on the session, once it is.
     organization_id: Option<String>,
+    /// The Clerk user, when Clerk said.
+    user_id: Option<String>,
+    /// When the password was last checked (the sign-in, or a later check).
+    password_checked_at: SystemTime,
 }
 
 impl Sessions {
-    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod) -> Self {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let credential_key =
-            hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("the system random source is available");
+    pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod, store: Store) -> Self {
         Self {
             fapi,
             method,
             organization: settings.organization.clone(),
             template: settings.jwt_template.clone(),
             refresh_margin: settings.refresh_margin,
-            credential_key,
+            password_recheck: settings.password_recheck,
+            store,
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
-            failures: FailureBudget::new(settings.failure_limit, settings.failure_window, settings.capacity),
+            failures: SlidingWindow::new(settings.failure_limit, settings.failure_window, settings.capacity),
+            source_burst: SlidingWindow::new(SOURCE_BURST, SOURCE_BURST_WINDOW, settings.capacity),
+            sources: SlidingWindow::new(settings.source_limit, settings.source_window, settings.capacity),
+            known_good: Cache::new(settings.capacity.max(1)),
+            protected: Holds::new(settings.capacity),
             sign_in_backoff: Backoff::default(),
             session_backoff: Backoff::default(),
         }
@@ -186,19 +269,24 @@ impl Sessions {
     pub(crate) async fn access_token(
         self: &Arc<Self>,
         credentials: Credentials,
+        source: Option<IpAddr>,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let key = self.key(&credentials);
         let slot = self.slot(&key);
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
+            telemetry::token_request("cached");
             return Ok(token);
         }
-        if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
-            return Box::pin(slot.remembered_refusal()).await;
-        }
-        // Boxed, so the cache hit above does not carry the renewal's state in its future.
-        Box::pin(self.join_or_renew(key, slot, seen, credentials)).await
+        let renewed = if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
+            Box::pin(slot.remembered_refusal()).await
+        } else {
+            // Boxed, so the cache hit above does not carry the renewal's state in its future.
+            Box::pin(self.join_or_renew(key, slot, seen, Caller { credentials, source })).await
+        };
+        telemetry::token_request(if renewed.is_ok() { "renewed" } else { "refused" });
+        renewed
     }
 
     /// Waits for the renewal in flight, or starts one.
@@ -207,7 +295,7 @@ impl Sessions {
         key: CredentialKey,
         slot: Arc<Slot>,
         seen: u64,
-        credentials: Credentials,
+        caller: Caller,
     ) -> Result<Arc<AccessToken>, SessionError> {
         let flight = Arc::clone(&slot.flight).lock_owned().await;
         if slot.generation.load(Ordering::Acquire) != seen {
@@ -217,19 +305,13 @@ impl Sessions {
         // The renewal runs on its own task: a caller that gives up does not abandon a sign-in
         // half-way (which would leave Clerk a session nobody uses), and the next caller finds it.
         let sessions = Arc::clone(self);
-        tokio::spawn(async move { sessions.renew(key, &slot, flight, &credentials).await })
+        tokio::spawn(async move { sessions.renew(key, &slot, flight, &caller).await })
             .await
             .unwrap_or(Err(SessionError::Internal))
     }
 
     fn key(&self, credentials: &Credentials) -> CredentialKey {
-        let mut context = hmac::Context::with_key(&self.credential_key);
-        context.update(&(credentials.identifier().len() as u64).to_be_bytes());
-        context.update(credentials.identifier().as_bytes());
-        context.update(credentials.password().as_bytes());
-        let mut key = CredentialKey::default();
-        key.copy_from_slice(context.sign().as_ref());
-        key
+        self.store.credential_key(credentials)
     }
 
     /// The credential's slot: its live session, or the slot its sign-in attempts share.
@@ -245,11 +327,7 @@ impl Sessions {
     /// its secret as the user name must not find it in the logs. Successful sign-ins log the
     /// identifier next to it, so operators can tell whose it is.
     fn fingerprint(&self, identifier: &str) -> String {
-        let tag = hmac::sign(&self.credential_key, identifier.as_bytes());
-        tag.as_ref()[..6].iter().fold(String::with_capacity(12), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+        self.store.fingerprint(identifier)
     }
 
     async fn renew(
@@ -257,9 +335,9 @@ impl Sessions {
         key: CredentialKey,
         slot: &Arc<Slot>,
         mut flight: tokio::sync::OwnedMutexGuard<Flight>,
-        credentials: &Credentials,
+        caller: &Caller,
     ) -> Result<Arc<AccessToken>, SessionError> {
-        let outcome = self.renew_in(&mut flight, credentials).await.map(Arc::new);
+        let outcome = self.renew_in(&mut flight, caller, &key).await.map(Arc::new);
         match &outcome {
             Ok(token) => {
                 slot.token.store(Some(Arc::clone(token)));
@@ -276,26 +354,83 @@ impl Sessions {
         outcome
     }
 
-    async fn renew_in(&self, flight: &mut Flight, credentials: &Credentials) -> Result<AccessToken, SessionError> {
-        let identifier = credentials.identifier();
+    async fn renew_in(
+        &self,
+        flight: &mut Flight,
+        caller: &Caller,
+        key: &CredentialKey,
+    ) -> Result<AccessToken, SessionError> {
+        let identifier = caller.credentials.identifier();
+        if flight.session.is_none()
+            && let Some((session, token)) = self.adopt(key).await
+        {
+            // Another replica, or an earlier run, signed this credential in.
+            let session = flight.session.insert(session);
+            if let Some(token) = token.filter(|token| token.has_left(self.refresh_margin)) {
+                debug!(identifier, session_id = %session.id, "session and token from the shared store");
+                return Ok(token);
+            }
+        }
+        if let Some(session) = flight.session.as_mut().filter(|session| session.is_live())
+            && session.password_due(self.password_recheck)
+            && let Err(refusal) = self.recheck_password(session, caller).await
+        {
+            info!(client = %self.fingerprint(identifier), session_id = %session.id,
+                "the password changed; ending the session");
+            self.fapi.end_session(&session.client_token, &session.id).await;
+            self.store.forget(key).await;
+            flight.session = None;
+            return Err(refusal);
+        }
         if let Some(session) = flight.session.as_mut().filter(|session| session.is_live()) {
-            if let Some(retry_after) = self.session_backoff.remaining() {
+            if let Some(retry_after) = self.backoff_remaining(&self.session_backoff, SESSION_CALLS).await {
                 return Err(SessionError::RateLimited { retry_after });
             }
-            match self.token_from(session, None).await {
+            if self.store.lease(key, "refresh").await == Lease::Theirs
+                && let Some((adopted, token)) = self.wait_for(key, "refresh").await
+            {
+                *session = adopted;
+                return Ok(token);
+            }
+            let refreshed = self.token_from(session, None).await;
+            self.store.release(key, "refresh").await;
+            match refreshed {
                 Ok(token) => {
                     debug!(identifier, session_id = %session.id, "token refreshed from the session");
+                    self.save(key, session, &token).await;
                     return Ok(token);
                 }
                 Err(error) if error.meaning() == Meaning::SessionGone => {
                     info!(identifier, session_id = %session.id, clerk_trace_id = error.trace_id(),
                         "Clerk ended the session; signing in again");
+                    self.store.forget(key).await;
                 }
-                Err(error) => return Err(self.clerk_failure(identifier, error, &self.session_backoff)),
+                Err(error) => {
+                    return Err(self.clerk_failure(identifier, error, &self.session_backoff, SESSION_CALLS).await);
+                }
             }
         }
         flight.session = None;
-        let SignedIn { client_token, session } = self.sign_in(credentials).await?;
+        if self.store.lease(key, "sign-in").await == Lease::Theirs
+            && let Some((session, token)) = self.wait_for(key, "sign-in").await
+        {
+            flight.session = Some(session);
+            return Ok(token);
+        }
+        let signed_in = self.signed_in_token(flight, caller, key).await;
+        self.store.release(key, "sign-in").await;
+        signed_in
+    }
+
+    /// A new sign-in, and the token of its session, stored for the other replicas.
+    async fn signed_in_token(
+        &self,
+        flight: &mut Flight,
+        caller: &Caller,
+        key: &CredentialKey,
+    ) -> Result<AccessToken, SessionError> {
+        let credentials = &caller.credentials;
+        let SignedIn { client_token, session } = self.sign_in(caller, key).await?;
         let live = flight.session.insert(LiveSession {
             client_token,
             client_cleared: false,
@@ -303,39 +438,280 @@ impl Sessions {
             expires_at: session.expires_at,
             last_jwt: None,
             organization_id: None,
+            user_id: session.user_id,
+            password_checked_at: SystemTime::now(),
         });
-        self.token_from(live, session.jwt)
-            .await
-            .map_err(|error| self.clerk_failure(identifier, error, &self.session_backoff))
+        match self.token_from(live, session.jwt).await {
+            Ok(token) => {
+                self.save(key, live, &token).await;
+                Ok(token)
+            }
+            Err(error) => {
+                Err(self.clerk_failure(credentials.identifier(), error, &self.session_backoff, SESSION_CALLS).await)
+            }
+        }
     }
 
-    /// A sign-in within the identifier's failure budget and outside Clerk's sign-in backoff.
-    async fn sign_in(&self, credentials: &Credentials) -> Result<SignedIn, SessionError> {
+    /// Checks that the credential's password is still the user's: with the Backend API, by its
+    /// `verify_password`; without, by a new sign-in, whose session then replaces this one (which
+    /// is ended at Clerk). A check Clerk cannot answer now leaves the session as it is; a
+    /// changed password is the refusal to answer with.
+    async fn recheck_password(&self, session: &mut LiveSession, caller: &Caller) -> Result<(), SessionError> {
+        match self.method.recheck(session.user_id.as_deref(), &caller.credentials).await {
+            Recheck::Good => {
+                session.password_checked_at = SystemTime::now();
+                Ok(())
+            }
+            Recheck::Changed => Err(SessionError::Clerk(super::bapi::wrong_credentials())),
+            Recheck::Unknown => Ok(()),
+            Recheck::NeedsSignIn => match self.sign_in(caller, &self.key(&caller.credentials)).await {
+                Ok(SignedIn { client_token, session: fresh }) => {
+                    self.fapi.end_session(&session.client_token, &session.id).await;
+                    *session = LiveSession {
+                        client_token,
+                        client_cleared: false,
+                        id: fresh.id,
+                        expires_at: fresh.expires_at,
+                        last_jwt: fresh.jwt,
+                        organization_id: None,
+                        user_id: fresh.user_id,
+                        password_checked_at: SystemTime::now(),
+                    };
+                    Ok(())
+                }
+                Err(SessionError::Clerk(error)) if error.meaning() == Meaning::WrongCredentials => {
+                    Err(SessionError::Clerk(error))
+                }
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
+    /// The credential's session (and its token, if it is readable) from the shared store.
+    async fn adopt(&self, key: &CredentialKey) -> Option<(LiveSession, Option<AccessToken>)> {
+        let stored = self.store.load(key).await?;
+        let jwt = Secret::new(stored.jwt);
+        let session = LiveSession {
+            client_token: Secret::new(stored.client_token),
+            client_cleared: false,
+            id: stored.session_id,
+            expires_at: stored.session_expires_at.map(from_unix),
+            last_jwt: stored.session_jwt.map(Secret::new),
+            organization_id: stored.organization_id,
+            user_id: stored.user_id,
+            password_checked_at: from_unix(stored.password_checked_at),
+        };
+        let token = AccessToken::from_jwt(jwt).ok().map(|token| session.bound(token, self.password_recheck));
+        Some((session, token))
+    }
+
+    /// Waits (at most the lease wait) for the replica holding the `what` lease to store a token
+    /// with time left; gives up early once it let go of the lease without storing one.
+    async fn wait_for(&self, key: &CredentialKey, what: &str) -> Option<(LiveSession, AccessToken)> {
+        let deadline = Instant::now() + self.store.lease_wait();
+        while Instant::now() < deadline {
+            tokio::time::sleep(LEASE_POLL).await;
+            if let Some((session, Some(token))) = self.adopt(key).await
+                && token.has_left(self.refresh_margin)
+            {
+                return Some((session, token));
+            }
+            if !self.store.is_leased(key, what).await {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Stores the session and its token for the other replicas, until the session expires.
+    async fn save(&self, key: &CredentialKey, session: &LiveSession, token: &AccessToken) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let expires_at = session.expires_at.and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok());
+        let ttl = expires_at.map_or(DEFAULT_SESSION_TTL, |at| at.saturating_sub(Duration::from_secs(unix_now())));
+        let stored = StoredSession {
+            client_token: session.client_token.expose().to_owned(),
+            session_id: session.id.clone(),
+            session_expires_at: expires_at.map(|at| at.as_secs()),
+            organization_id: session.organization_id.clone(),
+            jwt: token.jwt.expose().to_owned(),
+            session_jwt: session.last_jwt.as_ref().map(|jwt| jwt.expose().to_owned()),
+            user_id: session.user_id.clone(),
+            password_checked_at: session
+                .password_checked_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
+        };
+        self.store.save(key, &stored, ttl.max(Duration::from_secs(1))).await;
+    }
+
+    /// How long Clerk's `Retry-After` for calls of this kind still holds, here or on any replica.
+    async fn backoff_remaining(&self, local: &Backoff, kind: &str) -> Option<Duration> {
+        match local.remaining() {
+            Some(left) => Some(left),
+            None => self.store.held(kind).await,
+        }
+    }
+
+    /// A sign-in, spared when Clerk's sign-in backoff holds; for a credential not known to be
+    /// good, also within its subject's failure budget, away from a lockout Clerk announced, and
+    /// within its client address's sign-in limit.
+    async fn sign_in(&self, caller: &Caller, key: &CredentialKey) -> Result<SignedIn, SessionError> {
+        let credentials = &caller.credentials;
         let identifier = credentials.identifier();
-        if let Some(retry_after) = self.sign_in_backoff.remaining() {
+        if let Some(retry_after) = self.backoff_remaining(&self.sign_in_backoff, SIGN_INS).await {
             debug!(
                 retry_after_secs = retry_after.as_secs(),
                 "Clerk's sign-in rate limit still holds; not calling Clerk"
             );
+            telemetry::throttled("clerk_backoff");
             return Err(SessionError::RateLimited { retry_after });
         }
-        if let Err(retry_after) = self.failures.reserve(identifier) {
-            warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; not calling Clerk");
-            return Err(SessionError::Throttled { retry_after });
+        let attempt = match self.method.prepare(credentials).await {
+            Ok(attempt) => attempt,
+            Err(error) => return Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await),
+        };
+        let subject = self.store.subject_key(&attempt.subject);
+        let known_good = self.is_known_good(&subject, key).await;
+        let reservation = if known_good { None } else { Some(self.admit_attempt(caller, &attempt, &subject).await?) };
+        let outcome = self.method.complete(&self.fapi, attempt, credentials).await;
+        telemetry::sign_in(match &outcome {
+            Ok(_) => "success",
+            Err(error) => match error.meaning() {
+                Meaning::WrongCredentials => "wrong_credentials",
+                Meaning::UserStep => "user_step",
+                Meaning::Deployment => "deployment",
+                Meaning::Unavailable => "unavailable",
+                Meaning::RateLimited => "rate_limited",
+                Meaning::SessionGone => "session_gone",
+            },
+        });
+        let settle = match &outcome {
+            Ok(_) => Settle::Success,
+            Err(error) if error.meaning() == Meaning::WrongCredentials => Settle::Failure,
+            Err(_) => Settle::NotCounted,
+        };
+        if let Some(reservation) = reservation {
+            self.settle_failure(&subject, reservation, &settle).await;
         }
-        match self.method.sign_in(&self.fapi, credentials).await {
+        match outcome {
             Ok(signed_in) => {
-                self.failures.settle(identifier, Settle::Success);
+                self.remember_good(&subject, key).await;
                 info!(identifier, client = %self.fingerprint(identifier), session_id = %signed_in.session.id,
                     user_id = signed_in.session.user_id.as_deref(), "signed in at Clerk");
                 Ok(signed_in)
             }
             Err(error) => {
-                let counted = error.meaning() == Meaning::WrongCredentials;
-                let settle = if counted { Settle::Failure } else { Settle::NotCounted };
-                self.failures.settle(identifier, settle);
-                Err(self.clerk_failure(identifier, error, &self.sign_in_backoff))
+                if known_good && matches!(settle, Settle::Failure) {
+                    // The password changed: this credential is good no more.
+                    self.known_good.remove(&subject);
+                }
+                if let Some(lockout) = announced_lockout(&error, self.failures.window()) {
+                    self.protect(&subject, identifier, lockout).await;
+                }
+                Err(self.clerk_failure(identifier, error, &self.sign_in_backoff, SIGN_INS).await)
             }
+        }
+    }
+
+    /// Whether `key` is the credential that last succeeded for `subject` (here, or on any replica).
+    async fn is_known_good(&self, subject: &[u8; 32], key: &CredentialKey) -> bool {
+        if self.known_good.get(subject).is_some_and(|good| good == *key) {
+            return true;
+        }
+        let good = self.store.good(subject).await.is_some_and(|good| good == *key);
+        if good {
+            self.known_good.insert(*subject, *key);
+        }
+        good
+    }
+
+    async fn remember_good(&self, subject: &[u8; 32], key: &CredentialKey) {
+        self.known_good.insert(*subject, *key);
+        self.store.remember_good(subject, key, DEFAULT_SESSION_TTL).await;
+    }
+
+    /// The checks a credential not known to be good passes before Clerk is asked: no lockout
+    /// announced for its subject, its client address within its sign-in limit, its subject
+    /// within its failure budget (counted now, settled when Clerk answers).
+    async fn admit_attempt(
+        &self,
+        caller: &Caller,
+        attempt: &Attempt,
+        subject: &[u8; 32],
+    ) -> Result<Reservation, SessionError> {
+        let identifier = caller.credentials.identifier();
+        if let Some(retry_after) = self.protected_for(subject).await {
+            debug!(client = %self.fingerprint(identifier), "Clerk is about to lock this user out; not calling Clerk");
+            telemetry::throttled("lockout_protection");
+            return Err(SessionError::Throttled { retry_after });
+        }
+        if attempt.near_lockout() {
+            self.protect(subject, identifier, self.failures.window()).await;
+            telemetry::throttled("lockout_protection");
+            return Err(SessionError::Throttled { retry_after: self.failures.window() });
+        }
+        if let Some(source) = caller.source {
+            let burst = self.store.subject_key(&format!("source-burst:{source}"));
+            let sustained = self.store.subject_key(&format!("source:{source}"));
+            for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
+                if let Err(retry_after) = self.reserve(window, name, random_ticket()).await {
+                    warn!(source = %source, "too many sign-ins from one client address; not calling Clerk");
+                    telemetry::throttled("client_address");
+                    return Err(SessionError::Throttled { retry_after });
+                }
+            }
+        }
+        let ticket = random_ticket();
+        match self.reserve(&self.failures, subject, ticket).await {
+            Ok(shared) => Ok(Reservation { ticket, shared }),
+            Err(retry_after) => {
+                warn!(client = %self.fingerprint(identifier), "too many failed sign-ins; protecting the user, not calling Clerk");
+                telemetry::throttled("failure_budget");
+                Err(SessionError::Throttled { retry_after })
+            }
+        }
+    }
+
+    /// Counts an attempt in a sliding window: the shared one when there is one (and it answers),
+    /// this replica's otherwise. `Ok(true)`: counted in the shared store.
+    async fn reserve(&self, window: &SlidingWindow, name: &[u8; 32], ticket: u64) -> Result<bool, Duration> {
+        match self.store.reserve_attempt(name, ticket, window.limit(), window.window()).await {
+            Some(reserved) => reserved.map(|()| true),
+            None => window.reserve(&hex(name), ticket).map(|()| false),
+        }
+    }
+
+    /// Ends a reservation of the failure budget.
+    async fn settle_failure(&self, subject: &[u8; 32], reservation: Reservation, settle: &Settle) {
+        if reservation.shared {
+            let (keep, clear) = (matches!(settle, Settle::Failure), matches!(settle, Settle::Success));
+            self.store.settle_attempt(subject, reservation.ticket, keep, clear).await;
+        } else {
+            let outcome = match settle {
+                Settle::Success => Settle::Success,
+                Settle::Failure => Settle::Failure,
+                Settle::NotCounted => Settle::NotCounted,
+            };
+            self.failures.settle(&hex(subject), reservation.ticket, outcome);
+        }
+    }
+
+    /// Stops attempts for `subject` by credentials not known to be good, for `duration`, here and
+    /// on every replica.
+    async fn protect(&self, subject: &[u8; 32], identifier: &str, duration: Duration) {
+        warn!(client = %self.fingerprint(identifier), minutes = duration.as_secs().div_ceil(60),
+            "Clerk is close to locking this user out: only the credential that last succeeded is tried");
+        self.protected.hold(&hex(subject), duration);
+        self.store.hold(&format!("protect-{}", hex(subject)), duration).await;
+    }
+
+    async fn protected_for(&self, subject: &[u8; 32]) -> Option<Duration> {
+        let name = hex(subject);
+        match self.protected.remaining(&name) {
+            Some(left) => Some(left),
+            None => self.store.held(&format!("protect-{name}")).await,
         }
     }
 
@@ -352,13 +728,15 @@ impl Sessions {
             session.organization_id = Some(reply.value.active_organization_id.unwrap_or_else(|| organization.clone()));
             fresh = reply.value.jwt;
         }
+        if let Some(jwt) = &fresh {
+            session.last_jwt = Some(jwt.clone());
+        }
         let jwt = match (&self.template, fresh) {
             (Some(template), _) => self.template_token(session, template).await?,
             (None, Some(jwt)) => jwt,
             (None, None) => self.create_token(session, None).await?,
         };
-        session.last_jwt = Some(jwt.clone());
-        AccessToken::from_jwt(jwt)
+        AccessToken::from_jwt(jwt).map(|token| session.bound(token, self.password_recheck))
     }
 
     /// A token of the configured template. Clerk answers `404 resource_not_found` both for a
@@ -378,7 +756,7 @@ impl Sessions {
     }
 
     /// A fresh token from the session; in Clerk's outage mode (`missing_expired_token`), asked
-    /// once more with the last token, as clerk-js does.
+    /// once more with the session's last session token (never a template token), as clerk-js does.
     async fn create_token(&self, session: &mut LiveSession, template: Option<&str>) -> Result<Secret, ClerkError> {
         let organization_id = session.organization_id.as_deref();
         let (client_token, id) = (&session.client_token, &session.id);
@@ -391,15 +769,20 @@ impl Sessions {
             other => other?,
         };
         session.take_client_token(reply.client_token);
+        if template.is_none() {
+            session.last_jwt = Some(reply.value.clone());
+        }
         Ok(reply.value)
     }
 
-    /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind.
-    fn clerk_failure(&self, identifier: &str, error: ClerkError, backoff: &Backoff) -> SessionError {
+    /// Logs a failed call and, for Clerk's `429`, holds off calls of that kind here and on every
+    /// replica.
+    async fn clerk_failure(&self, identifier: &str, error: ClerkError, backoff: &Backoff, kind: &str) -> SessionError {
         warn!(client = %self.fingerprint(identifier), clerk_trace_id = error.trace_id(), %error, "call to Clerk failed");
         match error {
             ClerkError::RateLimited { retry_after, .. } => {
                 backoff.hold(retry_after);
+                self.store.hold(kind, retry_after).await;
                 SessionError::RateLimited { retry_after }
             }
             error => SessionError::Clerk(error),
@@ -415,6 +798,19 @@ impl Slot {
 }
 
 impl LiveSession {
+    /// Whether the password is due to be checked again.
+    fn password_due(&self, every: Duration) -> bool {
+        self.password_checked_at.checked_add(every).is_some_and(|due| due <= SystemTime::now())
+    }
+
+    /// `token`, to be handed out only until this session's password check is due.
+    fn bound(&self, mut token: AccessToken, recheck: Duration) -> AccessToken {
+        if let Some(due) = self.password_checked_at.checked_add(recheck) {
+            token.recheck_at = due;
+        }
+        token
+    }
+
     fn is_live(&self) -> bool {
         !self.client_cleared && self.expires_at.is_none_or(|expires_at| expires_at > SystemTime::now())
     }

@@ -97,6 +97,9 @@ pub(super) struct BapiUserWire {
     pub(super) locked: bool,
     #[serde(default)]
     pub(super) lockout_expires_in_seconds: Option<u64>,
+    /// Attempts left before Clerk locks the user; `null` when lockout is off.
+    #[serde(default)]
+    pub(super) verification_attempts_remaining: Option<u64>,
 }
 
 fn yes() -> bool {

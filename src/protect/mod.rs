@@ -136,12 +136,13 @@ impl Protection {
     fn refuse<B>(&self, error: &AuthError, request: Request<B>) -> Response<Bytes> {
         let (parts, _body) = request.into_parts();
         tracing::debug!(path = parts.uri.path(), %error, "request refused");
+        crate::telemetry::refused(error.kind());
         self.styles.respond(error, &parts, &self.realm)
     }
 }
 
 /// The bearer token of a request: `Ok(None)` when there is no `Authorization` header.
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let token = match auth_header::credentials(headers, b"bearer") {
         Ok(Some(token)) => token,
         Ok(None) => return Ok(None),

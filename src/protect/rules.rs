@@ -40,7 +40,9 @@ impl AccessRule {
         Self { prefix: prefix.into(), organization: None, roles: Vec::new(), permissions: Vec::new() }
     }
 
-    /// The token must be active for this organization, named by id (`org_...`) or slug.
+    /// The token must be active for this organization: named by id (`org_...`), it matches the
+    /// organization id only; named otherwise, the slug only (so another organization whose slug
+    /// equals a configured id is never admitted).
     pub fn require_organization(mut self, organization: impl Into<String>) -> Self {
         self.organization = Some(organization.into());
         self
@@ -60,8 +62,10 @@ impl AccessRule {
         self
     }
 
+    /// Whether the rule applies to a request for `path`. A target that is not a path (`*` of
+    /// `OPTIONS *`, an authority) meets every rule.
     pub(crate) fn applies_to(&self, path: &str) -> bool {
-        path.starts_with(&self.prefix)
+        !path.starts_with('/') || path.starts_with(&self.prefix)
     }
 
     /// Whether `claims` meet this rule; the error says what is missing.
@@ -71,9 +75,12 @@ impl AccessRule {
         let Some(organization) = claims.organization() else {
             return if needs_organization { denied("the token is not for an organization".into()) } else { Ok(()) };
         };
+        let matches = |wanted: &str| match wanted.starts_with("org_") {
+            true => organization.id() == wanted,
+            false => organization.slug() == Some(wanted),
+        };
         if let Some(wanted) = &self.organization
-            && organization.id() != wanted
-            && organization.slug() != Some(wanted.as_str())
+            && !matches(wanted)
         {
             return denied(format!("the token is not for organization {wanted}"));
         }
@@ -118,6 +125,13 @@ mod tests {
     fn organization_by_id_or_slug() {
         assert!(AccessRule::for_prefix("/").require_organization("org_1").check(&admin()).is_ok());
         assert!(AccessRule::for_prefix("/").require_organization("acme").check(&admin()).is_ok());
+        let slug_like_an_id = claims(json!({"v": 2, "o": {"id": "org_evil", "slg": "org_1", "rol": "admin"}}));
+        assert!(
+            AccessRule::for_prefix("/").require_organization("org_1").check(&slug_like_an_id).is_err(),
+            "an id matches ids only"
+        );
+        let id_like_a_slug = claims(json!({"v": 2, "o": {"id": "acme", "slg": "other", "rol": "admin"}}));
+        assert!(AccessRule::for_prefix("/").require_organization("acme").check(&id_like_a_slug).is_err());
         let error = AccessRule::for_prefix("/").require_organization("org_2").check(&admin()).unwrap_err();
         assert_eq!(error, AuthError::AccessDenied("the token is not for organization org_2".into()));
     }
@@ -152,5 +166,7 @@ mod tests {
         assert!(check_rules(&rules, "/2/events", Some(&admin())).is_err());
         assert!(check_rules(&rules, "/2/footprints", None).is_ok());
         assert_eq!(check_rules(&rules, "/2/events", None), Err(AuthError::MissingToken));
+        assert!(check_rules(&rules, "*", Some(&admin())).is_err(), "OPTIONS * meets every rule");
+        assert!(check_rules(&rules, "", Some(&admin())).is_err(), "so does an authority-form target");
     }
 }

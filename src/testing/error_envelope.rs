@@ -69,6 +69,19 @@ fn envelope(error: &ApiError) -> Envelope {
             Envelope::new(422, "form_param_value_invalid", "is invalid", &format!("{param} is invalid."))
                 .meta(json!({"param_name": param}))
         }
+        ApiError::ParamUnknown { param } => Envelope::new(
+            422,
+            "form_param_unknown",
+            "is unknown",
+            &format!("{param} is not a valid parameter for this request."),
+        )
+        .meta(json!({"param_name": param})),
+        ApiError::RequestBodyInvalid => Envelope::new(
+            400,
+            "request_body_invalid",
+            "Request body invalid",
+            "The request body is invalid. Please consult the API documentation for more information.",
+        ),
         ApiError::SessionExists => Envelope::new(
             400,
             "session_exists",
@@ -90,6 +103,46 @@ fn envelope(error: &ApiError) -> Envelope {
             let message = "Password is incorrect. Try again, or use another method.";
             Envelope::new(422, "form_password_incorrect", message, message).meta(json!({"param_name": "password"}))
         }
+        ApiError::PasswordOrIdentifierIncorrect => Envelope::new(
+            422,
+            "form_password_or_identifier_incorrect",
+            "Password or Identifier is incorrect",
+            "Password or identifier is incorrect. Try again, or use another method.",
+        ),
+        ApiError::StrategyForUserInvalid => Envelope::new(
+            400,
+            "strategy_for_user_invalid",
+            "Invalid verification strategy",
+            "The verification strategy is not valid for this account",
+        )
+        .meta(json!({"param_name": "strategy"})),
+        ApiError::RequiresCaptcha => Envelope::new(
+            401,
+            "requires_captcha",
+            "CAPTCHA verification is required",
+            "CAPTCHA verification is required to complete this request.",
+        ),
+        ApiError::NativeApiDisabled => Envelope::new(
+            400,
+            "native_api_disabled",
+            "Native API is disabled",
+            "The Native API is disabled for this instance. Enable it from the Clerk Dashboard, or send no _is_native={1|true} query parameter.",
+        ),
+        ApiError::TicketInvalid => {
+            Envelope::new(400, "ticket_invalid_code", "is invalid", "The provided ticket is invalid.")
+                .meta(json!({"param_name": "ticket"}))
+        }
+        ApiError::TicketExpired => {
+            Envelope::new(400, "ticket_expired_code", "is expired", "The provided ticket has expired.")
+                .meta(json!({"param_name": "ticket"}))
+        }
+        ApiError::TicketAlreadyUsed => Envelope::new(
+            400,
+            "sign_in_token_already_used_code",
+            "Sign in token has already been used",
+            "Each token can only be used once.",
+        )
+        .meta(json!({"param_name": "ticket"})),
         ApiError::LockoutWarning { attempts_left } => {
             let attempts = if *attempts_left == 1 {
                 "1 more attempt".to_owned()
@@ -123,6 +176,13 @@ fn envelope(error: &ApiError) -> Envelope {
             "Invalid authentication",
             "Unable to authenticate the request, you need to supply an active session",
         ),
+        ApiError::SignedOut => Envelope::new(401, "signed_out", "Signed out", "You are signed out"),
+        ApiError::MissingExpiredToken => Envelope::new(
+            422,
+            "missing_expired_token",
+            "Missing expired token",
+            "Clerk's origin is unavailable: retry with the session's last token as the expired_token query parameter.",
+        ),
         ApiError::SessionNotFound { session_id } => {
             Envelope::new(404, "resource_not_found", "not found", &format!("No session was found with id {session_id}"))
         }
@@ -138,6 +198,28 @@ fn envelope(error: &ApiError) -> Envelope {
         ApiError::RouteNotFound => {
             Envelope::new(404, "resource_not_found", "not found", "The requested resource was not found")
         }
+        ApiError::UserNotFound => Envelope::new(404, "resource_not_found", "not found", "The user does not exist"),
+        ApiError::IncorrectPassword => Envelope::new(
+            422,
+            "incorrect_password",
+            "Incorrect password",
+            "The provided password is not the one the user has set",
+        ),
+        ApiError::NoPasswordSet => {
+            Envelope::new(400, "no_password_set", "No password set", "The user does not have a password set.")
+        }
+        ApiError::AuthorizationHeaderFormatInvalid => Envelope::new(
+            401,
+            "authorization_header_format_invalid",
+            "Invalid Authorization header format",
+            "Invalid Authorization header format. Must be 'Bearer <YOUR_API_KEY>'",
+        ),
+        ApiError::ClerkKeyInvalid => Envelope::new(
+            401,
+            "clerk_key_invalid",
+            "Secret Key invalid",
+            "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.",
+        ),
         ApiError::DevBrowserUnauthenticated => Envelope::new(
             401,
             "dev_browser_unauthenticated",

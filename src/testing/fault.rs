@@ -8,6 +8,7 @@ use std::time::Duration;
 /// [`FakeClerk::set_fault`]: super::FakeClerk::set_fault
 /// [`FakeClerk::set_jwks_fault`]: super::FakeClerk::set_jwks_fault
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// Answer with this status (e.g. 500, 502, 503) and Clerk's `internal_clerk_error` body.
     ServerError(u16),

@@ -20,11 +20,13 @@ pub struct FakeUser {
     pub(crate) email: String,
     pub(crate) username: Option<String>,
     pub(crate) password: String,
+    pub(crate) password_enabled: bool,
     pub(crate) email_address_id: String,
     pub(crate) memberships: Vec<(String, String)>,
     pub(crate) second_step: Option<SecondStep>,
     pub(crate) banned: bool,
     pub(crate) locked: bool,
+    pub(crate) bypass_client_trust: bool,
     pub(crate) pending_tasks: Vec<String>,
 }
 
@@ -33,7 +35,8 @@ pub struct FakeUser {
 pub(crate) enum SecondStep {
     /// Multi-factor authentication is enabled: `needs_second_factor`.
     SecondFactor,
-    /// Client trust (new device, password only): `needs_client_trust`.
+    /// Client trust on every password sign-in, whatever the instance's Device Trust setting:
+    /// `needs_client_trust`.
     ClientTrust,
     /// A password reset is required: `needs_new_password`.
     NewPassword,
@@ -48,11 +51,13 @@ impl FakeUser {
             email: email.into(),
             username: None,
             password: password.into(),
+            password_enabled: true,
             email_address_id: ids::clerk_id("idn"),
             memberships: Vec::new(),
             second_step: None,
             banned: false,
             locked: false,
+            bypass_client_trust: false,
             pending_tasks: Vec::new(),
         }
     }
@@ -85,10 +90,27 @@ impl FakeUser {
         self
     }
 
-    /// The instance wants client trust for this user (new device, password only): a correct
-    /// password answers `needs_client_trust` and no session.
+    /// Every password sign-in of this user answers `needs_client_trust` and no session, on any
+    /// client and whether or not the instance has Device Trust on (see
+    /// [`FakeClerkBuilder::device_trust`](super::FakeClerkBuilder::device_trust) for Clerk's
+    /// instance-wide rule).
     pub fn needs_client_trust(mut self) -> Self {
         self.second_step = Some(SecondStep::ClientTrust);
+        self
+    }
+
+    /// The user bypasses Device Trust, as the Backend API user field `bypass_client_trust: true`
+    /// says: a correct password completes the sign-in on a new client too.
+    pub fn bypass_client_trust(mut self) -> Self {
+        self.bypass_client_trust = true;
+        self
+    }
+
+    /// The user has no password (signs in some other way): `password_enabled` is `false`, a
+    /// password sign-in answers 400 `strategy_for_user_invalid` and the Backend API's
+    /// `verify_password` 400 `no_password_set`.
+    pub fn without_password(mut self) -> Self {
+        self.password_enabled = false;
         self
     }
 

@@ -1,4 +1,4 @@
-//! Random identifiers in Clerk's shapes (`user_2x...`, trace ids, client tokens).
+//! Random identifiers in Clerk's shapes (`user_2x...`, trace ids, client tokens, secret keys).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,4 +38,13 @@ pub(crate) fn hex(len: usize) -> String {
 pub(crate) fn client_token() -> String {
     let bytes: [u8; 32] = random_bytes();
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A development instance's secret key: `sk_test_` and 40 base62 characters, the form Clerk's
+/// keys have and this crate's configuration checks.
+pub(crate) fn secret_key() -> String {
+    let bytes: [u8; 40] = random_bytes();
+    let mut key = String::from("sk_test_");
+    key.extend(bytes.iter().map(|b| BASE62[usize::from(*b) % BASE62.len()] as char));
+    key
 }

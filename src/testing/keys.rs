@@ -12,9 +12,27 @@ use serde_json::{Value, json};
 
 use super::ids;
 
-/// The `cat` header Clerk puts on session and JWT template tokens (a token category); verifiers
-/// must ignore header fields they do not know.
-pub(crate) const SESSION_TOKEN_CATEGORY: &str = "cl_B7d4PD111AAA";
+/// The token categories Clerk stamps in the `cat` header (`@clerk/backend`
+/// `tokens/jwtCategories.ts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Category {
+    /// `cl_B7d4PD111AAA`: a session token.
+    Session,
+    /// `cl_B7d4PD222AAA`: a JWT template token (no `sid`).
+    Template,
+    /// `cl_B7d4PD333AAA`: a machine-to-machine token (`sub` `mch_...`).
+    Machine,
+}
+
+impl Category {
+    pub(crate) fn cat(self) -> &'static str {
+        match self {
+            Self::Session => "cl_B7d4PD111AAA",
+            Self::Template => "cl_B7d4PD222AAA",
+            Self::Machine => "cl_B7d4PD333AAA",
+        }
+    }
+}
 
 /// One RS256 key pair with its key id.
 pub(crate) struct SigningKey {
@@ -61,9 +79,9 @@ impl SigningKey {
         pem
     }
 
-    /// The header Clerk puts on the tokens it mints: `{alg, cat, kid, typ}`.
-    pub(crate) fn clerk_header(&self) -> Value {
-        json!({"alg": "RS256", "cat": SESSION_TOKEN_CATEGORY, "kid": self.kid, "typ": "JWT"})
+    /// The header Clerk puts on the tokens of `category` it mints: `{alg, cat, kid, typ}`.
+    pub(crate) fn clerk_header(&self, category: Category) -> Value {
+        json!({"alg": "RS256", "cat": category.cat(), "kid": self.kid, "typ": "JWT"})
     }
 
     /// The plain header `{alg, kid, typ}`.

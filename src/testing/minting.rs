@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::claims::{self, ActiveOrg, SessionFacts};
+use super::claims::{self, ActiveOrg, SessionFacts, TemplateFacts};
 use super::fixtures::FakeUser;
 use super::ids;
-use super::keys::SigningKey;
+use super::keys::{Category, SigningKey};
 use super::records::SessionStatus;
 use super::state::State;
 use super::time::now_ms;
@@ -20,9 +20,20 @@ pub(crate) struct Minter {
 }
 
 impl Minter {
-    /// Signs `claims` under Clerk's header with the current key.
+    /// Signs session token `claims` under Clerk's header (`cat` of a session token) with the
+    /// current key.
     pub(crate) fn sign(&self, claims: &Value) -> String {
-        self.key.sign(&self.key.clerk_header(), claims)
+        self.key.sign(&self.key.clerk_header(Category::Session), claims)
+    }
+
+    /// Signs JWT template token `claims` (`cat` of a template token).
+    pub(crate) fn sign_template(&self, claims: &Value) -> String {
+        self.key.sign(&self.key.clerk_header(Category::Template), claims)
+    }
+
+    /// Signs machine-to-machine token `claims` (`cat` of an M2M token).
+    pub(crate) fn sign_machine(&self, claims: &Value) -> String {
+        self.key.sign(&self.key.clerk_header(Category::Machine), claims)
     }
 }
 
@@ -89,4 +100,57 @@ impl State {
         });
         minter.sign(&claims)
     }
+}
+
+impl State {
+    /// A JWT template token of `template_name` for `user_id` (and `org_id`), outside any
+    /// session.
+    ///
+    /// # Panics
+    /// If the template or the user is unknown, or `org_id` is unknown or not one of the user's.
+    pub(crate) fn direct_template_token(
+        &self,
+        template_name: &str,
+        user_id: &str,
+        org_id: Option<&str>,
+        minter: &Minter,
+    ) -> String {
+        let template = self
+            .config
+            .templates
+            .get(template_name)
+            .unwrap_or_else(|| panic!("FakeClerk knows no JWT template {template_name:?}"));
+        let record = self.user_by_id(user_id).unwrap_or_else(|| panic!("FakeClerk knows no user {user_id:?}"));
+        let org = org_id.map(|org_id| {
+            self.active_org(&record.user, Some(org_id))
+                .unwrap_or_else(|| panic!("{org_id:?} is unknown or user {user_id:?} is not a member"))
+        });
+        let claims = claims::template_claims(
+            &template.claims,
+            &TemplateFacts {
+                issuer: &minter.issuer,
+                user: &record.user,
+                now_secs: now_ms() / 1000,
+                lifetime: template.lifetime,
+                org,
+            },
+        );
+        minter.sign_template(&claims)
+    }
+}
+
+/// The claims of a machine-to-machine JWT: `sub` is the machine (`mch_...`), `jti` an `mt_` id,
+/// an hour's lifetime, no `sid`.
+pub(crate) fn machine_claims(machine_id: &str, issuer: &str) -> Value {
+    let now = now_ms() / 1000;
+    serde_json::json!({
+        "aud": [],
+        "exp": now + 3600,
+        "iat": now,
+        "iss": issuer,
+        "jti": format!("mt_{}", ids::hex(32)),
+        "nbf": now.saturating_sub(5),
+        "scopes": "",
+        "sub": machine_id,
+    })
 }

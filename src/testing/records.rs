@@ -1,11 +1,11 @@
-//! What the instance keeps about each user, session, sign-in attempt and client.
+//! What the instance keeps about each user, session, sign-in attempt, client and sign-in token.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::fixtures::FakeUser;
-use super::lockout::Lockout;
+use super::lockout::{Lockout, WrongPassword};
 
 /// A user with its lockout bookkeeping.
 pub(crate) struct UserRecord {
@@ -22,6 +22,29 @@ impl UserRecord {
         }
         self.lockout.remaining(now).map(Some)
     }
+
+    /// Lifts a lock that has run out, then the remaining lockout as
+    /// [`lockout_remaining`](Self::lockout_remaining) gives it.
+    pub(crate) fn current_lock(&mut self, now: Instant) -> Option<Option<Duration>> {
+        self.lockout.lift_if_over(now);
+        self.lockout_remaining(now)
+    }
+
+    /// Checks `password`, counted by the lockout: a wrong one counts towards the lock (and may
+    /// lock for `duration` after `threshold` failures), a right one starts the count over.
+    pub(crate) fn attempt_password(
+        &mut self,
+        password: &str,
+        now: Instant,
+        threshold: u32,
+        duration: Duration,
+    ) -> Result<(), WrongPassword> {
+        if password != self.user.password {
+            return Err(self.lockout.record_failure(now, threshold, duration));
+        }
+        self.lockout.record_success();
+        Ok(())
+    }
 }
 
 /// A session's lifecycle state.
@@ -31,6 +54,8 @@ pub(crate) enum SessionStatus {
     Pending,
     Revoked,
     Expired,
+    /// Ended with its client (the client was dropped).
+    Ended,
 }
 
 impl SessionStatus {
@@ -78,7 +103,8 @@ pub(crate) struct SignInRecord {
     pub(crate) status: SignInStatus,
     pub(crate) identifier: String,
     pub(crate) user_id: String,
-    pub(crate) first_factor_verified: bool,
+    /// The strategy of the verified first factor (`password`, `ticket`), if any.
+    pub(crate) first_factor: Option<&'static str>,
     pub(crate) created_session_id: Option<String>,
     pub(crate) abandon_at: u64,
 }
@@ -91,6 +117,29 @@ pub(crate) struct ClientRecord {
     pub(crate) session_ids: Vec<String>,
     pub(crate) sign_in: Option<SignInRecord>,
     pub(crate) last_active_session_id: Option<String>,
+    /// Successful calls on the client's sessions since its token last rotated.
+    pub(crate) calls_since_rotation: u32,
+    pub(crate) created_at: u64,
+    pub(crate) updated_at: u64,
+}
+
+/// Where a Backend API sign-in token stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignInTokenStatus {
+    /// Not redeemed yet.
+    Pending,
+    /// Redeemed by a ticket sign-in: it cannot be used again.
+    Accepted,
+}
+
+/// A sign-in token (`POST /v1/sign_in_tokens`), redeemed as a Frontend API `ticket`.
+pub(crate) struct SignInTokenRecord {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    /// The organization the session starts with, if the token names one.
+    pub(crate) org_id: Option<String>,
+    pub(crate) status: SignInTokenStatus,
+    pub(crate) expires_at: Instant,
     pub(crate) created_at: u64,
     pub(crate) updated_at: u64,
 }

@@ -1,5 +1,5 @@
-//! The loopback HTTP/1.1 server: accepts connections until the handle drops, each connection in
-//! its own task, and stops them all gracefully.
+//! The loopback HTTP/1.1 servers (one per API): accept connections until the handle drops, each
+//! connection in its own task, and stop them all gracefully.
 
 use std::future::{Future, poll_fn};
 use std::net::IpAddr;
@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::handler::handle;
+use super::route::Api;
 use super::shared::Shared;
 
 /// Resolves when the handle's shutdown sender is dropped.
@@ -21,8 +22,8 @@ async fn stopped(mut shutdown: watch::Receiver<()>) {
     while shutdown.changed().await.is_ok() {}
 }
 
-/// Accepts connections until the handle drops.
-pub(crate) fn spawn(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<()>) {
+/// Accepts connections to `api` until the handle drops.
+pub(crate) fn spawn(listener: TcpListener, api: Api, shared: Arc<Shared>, shutdown: watch::Receiver<()>) {
     tokio::spawn(async move {
         let mut stop = pin!(stopped(shutdown.clone()));
         loop {
@@ -36,7 +37,8 @@ pub(crate) fn spawn(listener: TcpListener, shared: Arc<Shared>, shutdown: watch:
             match accepted {
                 None => return,
                 Some(Ok((stream, peer))) => {
-                    tokio::spawn(serve_connection(stream, peer.ip(), Arc::clone(&shared), shutdown.clone()));
+                    let (ip, shared) = (peer.ip(), Arc::clone(&shared));
+                    tokio::spawn(serve_connection(stream, api, ip, shared, shutdown.clone()));
                 }
                 Some(Err(error)) => {
                     tracing::debug!(%error, "fake Clerk: accept failed");
@@ -47,10 +49,10 @@ pub(crate) fn spawn(listener: TcpListener, shared: Arc<Shared>, shutdown: watch:
     });
 }
 
-async fn serve_connection(stream: TcpStream, ip: IpAddr, shared: Arc<Shared>, shutdown: watch::Receiver<()>) {
+async fn serve_connection(stream: TcpStream, api: Api, ip: IpAddr, shared: Arc<Shared>, shutdown: watch::Receiver<()>) {
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { handle(&shared, ip, request).await }
+        async move { handle(&shared, api, ip, request).await }
     });
     let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     let mut connection = pin!(connection);

@@ -1,5 +1,5 @@
 //! What the [`FakeClerk`](super::FakeClerk) handle and the connection tasks share: the state,
-//! the signing keys and the issuer.
+//! the signing keys, the issuer, where the Frontend API is served and the secret key.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -11,7 +11,12 @@ use super::state::State;
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) keys: Mutex<KeyRing>,
+    /// `http://127.0.0.1:PORT`: the `iss` of every token.
     pub(crate) issuer: String,
+    /// The path the Frontend API is served under (a proxy path such as `/__clerk`), or empty.
+    pub(crate) proxy_prefix: String,
+    /// The instance's secret key, `sk_test_...`, which every Backend API call must carry.
+    pub(crate) secret_key: String,
 }
 
 impl Shared {
@@ -26,5 +31,10 @@ impl Shared {
     /// The issuer and the current signing key.
     pub(crate) fn minter(&self) -> Minter {
         Minter { issuer: self.issuer.clone(), key: self.keys().current() }
+    }
+
+    /// Where the Frontend API answers: the issuer, plus the proxy path if there is one.
+    pub(crate) fn frontend_api(&self) -> String {
+        format!("{}{}", self.issuer, self.proxy_prefix)
     }
 }

@@ -1,18 +1,19 @@
-//! The fake instance's state: users, organizations, clients, sessions, the sign-in rate limit,
-//! counters, faults and latency, with the lookups the Frontend API operations share. No HTTP and
-//! no JSON here: the operations ([`sign_in`](super::sign_in),
-//! [`session_calls`](super::session_calls)) take parsed parameters and return what happened (an
-//! outcome) or an [`ApiError`](super::api_error::ApiError).
+//! The fake instance's state: users, organizations, clients, sessions, sign-in tokens, the rate
+//! limits, counters, faults and latency, with the lookups the operations share. No HTTP and no
+//! JSON here: the operations ([`sign_in`](super::sign_in),
+//! [`session_calls`](super::session_calls), [`backend`](super::backend)) take parsed parameters
+//! and return what happened (an outcome) or an [`ApiError`](super::api_error::ApiError).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::config::Config;
 use super::fault::Fault;
 use super::fixtures::{FakeOrganization, FakeUser};
 use super::lockout::Lockout;
-use super::rate_limit::SignInRateLimit;
-use super::records::{ClientRecord, SessionRecord, SessionStatus, UserRecord};
+use super::rate_limit::RateLimit;
+use super::records::{ClientRecord, SessionRecord, SessionStatus, SignInTokenRecord, UserRecord};
 use super::stats::FakeClerkStats;
 use super::time::now_ms;
 
@@ -23,12 +24,32 @@ pub(crate) struct State {
     pub(crate) orgs: Vec<FakeOrganization>,
     pub(crate) clients: HashMap<String, ClientRecord>,
     pub(crate) sessions: HashMap<String, SessionRecord>,
-    pub(crate) sign_in_rate: SignInRateLimit,
+    /// Backend API sign-in tokens, by their token (the `ticket`).
+    pub(crate) sign_in_tokens: HashMap<String, SignInTokenRecord>,
+    /// Every client token handed out, rotated-away ones included.
+    pub(crate) handed_out: Vec<String>,
+    pub(crate) sign_in_rate: RateLimit<IpAddr>,
+    pub(crate) backend_rate: RateLimit<()>,
     pub(crate) stats: FakeClerkStats,
     pub(crate) fault: Option<Fault>,
     pub(crate) jwks_fault: Option<Fault>,
+    pub(crate) backend_fault: Option<Fault>,
+    pub(crate) toggles: Toggles,
     pub(crate) latency: Duration,
     user_latency: Vec<(String, Duration)>,
+}
+
+/// Behaviours a test switches on and off while the fake runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Toggles {
+    /// Every sign-in answers 401 `requires_captcha`.
+    pub(crate) requires_captcha: bool,
+    /// Token calls want the session's last token as `expired_token` (Clerk's outage mode).
+    pub(crate) outage_mode: bool,
+    /// Calls on sessions answer an empty `Authorization` header and drop the client.
+    pub(crate) drop_clients: bool,
+    /// Sessions in sign-in and touch answers carry `last_active_token: null`.
+    pub(crate) omit_last_active_token: bool,
 }
 
 impl State {
@@ -39,10 +60,15 @@ impl State {
             orgs: Vec::new(),
             clients: HashMap::new(),
             sessions: HashMap::new(),
-            sign_in_rate: SignInRateLimit::default(),
+            sign_in_tokens: HashMap::new(),
+            handed_out: Vec::new(),
+            sign_in_rate: RateLimit::default(),
+            backend_rate: RateLimit::default(),
             stats: FakeClerkStats::default(),
             fault: None,
             jwks_fault: None,
+            backend_fault: None,
+            toggles: Toggles::default(),
             latency: Duration::ZERO,
             user_latency: Vec::new(),
         }
@@ -87,6 +113,17 @@ impl State {
         self.latency + per_user
     }
 
+    /// Sets the password of the user named `identifier`; whether there is such a user.
+    pub(crate) fn set_password(&mut self, identifier: &str, password: &str) -> bool {
+        match self.users.iter_mut().find(|record| record.user.is_identified_by(identifier)) {
+            Some(record) => {
+                record.user.password = password.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Revokes every signed-in session of the user named `identifier`; returns how many.
     pub(crate) fn revoke_sessions(&mut self, identifier: &str) -> usize {
         let Some(user_id) = self.user_by_identifier(identifier).map(|record| record.user.id.clone()) else {
@@ -127,8 +164,8 @@ impl State {
         ids.iter().filter_map(|id| self.sessions.get(id)).filter(|session| session.status.is_signed_in())
     }
 
-    /// Every client token handed out so far.
+    /// Every client token handed out so far, rotated-away ones included.
     pub(crate) fn client_tokens(&self) -> Vec<String> {
-        self.clients.keys().cloned().collect()
+        self.handed_out.clone()
     }
 }

@@ -1,8 +1,9 @@
-//! Clerk's JSON shapes: Client, Session, SignIn, User, Token, and the answers of the Frontend API
-//! routes built from the state's outcomes.
+//! Clerk's JSON shapes: Client, Session, SignIn, User, Token, SignInToken, and the answers of the
+//! Frontend and Backend API routes built from the state's outcomes.
 
 use serde_json::{Value, json};
 
+use super::backend::SignInTokenOutcome;
 use super::fixtures::SecondStep;
 use super::records::{ClientRecord, SessionRecord, SessionStatus, SignInRecord, SignInStatus, UserRecord};
 use super::session_calls::{MintedToken, TouchOutcome};
@@ -73,6 +74,7 @@ fn session_status(status: SessionStatus) -> &'static str {
         SessionStatus::Pending => "pending",
         SessionStatus::Revoked => "revoked",
         SessionStatus::Expired => "expired",
+        SessionStatus::Ended => "ended",
     }
 }
 
@@ -100,7 +102,11 @@ fn session_json(state: &State, session: &SessionRecord) -> Value {
         "abandon_at": session.abandon_at,
         "last_active_at": session.last_active_at,
         "last_active_organization_id": session.active_org,
-        "last_active_token": session.last_token.as_deref().map(token_json),
+        "last_active_token": session
+            .last_token
+            .as_deref()
+            .filter(|_| !state.toggles.omit_last_active_token)
+            .map(token_json),
         "actor": null,
         "tasks": tasks,
         "user": user.map_or_else(|| json!({"id": session.user_id}), |record| user_json(state, record)),
@@ -141,11 +147,11 @@ fn sign_in_json(state: &State, sign_in: &SignInRecord) -> Value {
             },
         ])
     });
-    let first_factor_verification = sign_in.first_factor_verified.then(|| {
+    let first_factor_verification = sign_in.first_factor.map(|strategy| {
         json!({
-            "object": "verification_password",
+            "object": format!("verification_{strategy}"),
             "status": "verified",
-            "strategy": "password",
+            "strategy": strategy,
             "attempts": null,
             "expire_at": null,
         })
@@ -227,7 +233,7 @@ fn user_json(state: &State, record: &UserRecord) -> Value {
         "primary_email_address_id": user.email_address_id,
         "primary_phone_number_id": null,
         "primary_web3_wallet_id": null,
-        "password_enabled": true,
+        "password_enabled": user.password_enabled,
         "two_factor_enabled": user.second_step == Some(SecondStep::SecondFactor),
         "totp_enabled": user.second_step == Some(SecondStep::SecondFactor),
         "backup_code_enabled": false,
@@ -257,5 +263,47 @@ fn user_json(state: &State, record: &UserRecord) -> Value {
         "created_at": record.created_at,
         "updated_at": record.created_at,
         "last_sign_in_at": null,
+    })
+}
+
+/// The Backend API's `GET /v1/users` answer: a bare array of User objects, with the fields only
+/// the Backend API shows (`bypass_client_trust`, `private_metadata`, MFA dates).
+pub(crate) fn user_list_response(state: &State, indices: &[usize]) -> Value {
+    Value::Array(
+        indices
+            .iter()
+            .map(|index| {
+                let record = &state.users[*index];
+                let mut user = user_json(state, record);
+                user["bypass_client_trust"] = json!(record.user.bypass_client_trust);
+                user["private_metadata"] = json!({});
+                let mfa = record.user.second_step == Some(SecondStep::SecondFactor);
+                user["mfa_enabled_at"] = json!(mfa.then_some(record.created_at));
+                user["mfa_disabled_at"] = Value::Null;
+                user
+            })
+            .collect(),
+    )
+}
+
+/// The Backend API's `verify_password` answer.
+pub(crate) fn verified_response() -> Value {
+    json!({"verified": true})
+}
+
+/// The Backend API's SignInToken object, with the URL that redeems it at `frontend_api`.
+pub(crate) fn sign_in_token_response(state: &State, outcome: &SignInTokenOutcome, frontend_api: &str) -> Value {
+    let Some(record) = state.sign_in_tokens.get(&outcome.token) else {
+        return Value::Null;
+    };
+    json!({
+        "object": "sign_in_token",
+        "id": record.id,
+        "status": "pending",
+        "user_id": record.user_id,
+        "token": outcome.token,
+        "url": format!("{frontend_api}/v1/tickets/accept?ticket={}", outcome.token),
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
     })
 }

@@ -57,15 +57,15 @@ where
 /// The parameters of a token request this endpoint reads. `scope`, `audience`, `resource` (PACT
 /// v3 allows them) and any other parameter are accepted and ignored: the answer grants and
 /// echoes none of them.
-pub(super) struct TokenForm<'a> {
+pub(crate) struct TokenForm<'a> {
     /// `client_secret_post` (RFC 6749 §2.3.1): the client's credentials in the body.
-    pub(super) client_id: Option<Cow<'a, str>>,
-    pub(super) client_secret: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) client_secret: Option<Cow<'a, str>>,
 }
 
 /// Reads a UTF-8 form body: `grant_type=client_credentials` exactly once, each parameter at most
 /// once (RFC 6749 §3.2).
-pub(super) fn parse(body: &[u8]) -> Result<TokenForm<'_>, TokenError> {
+pub(crate) fn parse(body: &[u8]) -> Result<TokenForm<'_>, TokenError> {
     if std::str::from_utf8(body).is_err() {
         return Err(TokenError::BodyUnreadable);
     }

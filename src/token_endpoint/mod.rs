@@ -3,14 +3,17 @@
 //! failure as an RFC 6749 §5.2 JSON error.
 
 pub(crate) mod basic;
-mod error;
-mod form;
+pub(crate) mod error;
+pub(crate) mod form;
 mod response;
 
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
+use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use http_body::Body;
 use tracing::debug;
@@ -23,9 +26,15 @@ use error::TokenError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How the client address of a token request is found: for the per-address sign-in limit.
+pub(crate) type ClientAddress = Arc<dyn Fn(&Parts) -> Option<IpAddr> + Send + Sync>;
+
 /// What the token endpoint accepts, each with its default.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct TokenEndpointSettings {
+    /// Default: a `SocketAddr` in the request extensions (as hyper users insert it); axum's
+    /// `ConnectInfo` and forwarded addresses through a function of the user's.
+    pub(crate) client_address: ClientAddress,
     /// Largest request body. Default: 16 KiB.
     pub(crate) max_body_size: usize,
     /// How Basic user names and passwords are encoded. Default: told apart per request.
@@ -40,6 +49,7 @@ pub(crate) struct TokenEndpointSettings {
 impl Default for TokenEndpointSettings {
     fn default() -> Self {
         Self {
+            client_address: Arc::new(|parts: &Parts| parts.extensions.get::<SocketAddr>().map(SocketAddr::ip)),
             max_body_size: 16 * 1024,
             credential_encoding: CredentialEncoding::Auto,
             invalid_client_as_400: false,
@@ -48,8 +58,20 @@ impl Default for TokenEndpointSettings {
     }
 }
 
+impl fmt::Debug for TokenEndpointSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenEndpointSettings")
+            .field("max_body_size", &self.max_body_size)
+            .field("credential_encoding", &self.credential_encoding)
+            .field("invalid_client_as_400", &self.invalid_client_as_400)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The token endpoint of one layer.
 pub(crate) struct TokenEndpoint {
+    client_address: ClientAddress,
     sessions: Arc<Sessions>,
     max_body_size: usize,
     credential_encoding: CredentialEncoding,
@@ -70,6 +92,7 @@ impl TokenEndpoint {
     pub(crate) fn new(settings: &TokenEndpointSettings, sessions: Sessions) -> Self {
         let challenge = format!("Basic realm=\"{}\", charset=\"UTF-8\"", settings.realm);
         Self {
+            client_address: Arc::clone(&settings.client_address),
             sessions: Arc::new(sessions),
             max_body_size: settings.max_body_size,
             credential_encoding: settings.credential_encoding,
@@ -86,13 +109,14 @@ impl TokenEndpoint {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        match self.check_head(&request) {
+        let (parts, body) = request.into_parts();
+        match self.check_head(&parts) {
             Ok(basic) => {
                 let endpoint = Arc::clone(self);
-                let body = request.into_body();
+                let source = (self.client_address)(&parts);
                 Written::later(async move {
                     let sent = if basic.is_some() { Sent::InHeader } else { Sent::InBody };
-                    let issued = endpoint.issue(basic, body).await;
+                    let issued = endpoint.issue(basic, body, source).await;
                     endpoint.answer(issued, sent)
                 })
             }
@@ -101,11 +125,11 @@ impl TokenEndpoint {
     }
 
     /// Everything that can be refused before the body is read; the Basic credentials, if any.
-    fn check_head<B>(&self, request: &Request<B>) -> Result<Option<Credentials>, TokenError> {
-        if request.method() != Method::POST {
+    fn check_head(&self, parts: &Parts) -> Result<Option<Credentials>, TokenError> {
+        if parts.method != Method::POST {
             return Err(TokenError::MethodNotAllowed);
         }
-        let headers = request.headers();
+        let headers = &parts.headers;
         let credentials = match basic::credentials(headers, self.credential_encoding) {
             Ok(credentials) => Some(credentials),
             Err(BasicError::Missing) => None,
@@ -119,7 +143,12 @@ impl TokenEndpoint {
         Ok(credentials)
     }
 
-    async fn issue<B>(&self, basic: Option<Credentials>, body: B) -> Result<Arc<AccessToken>, TokenError>
+    async fn issue<B>(
+        &self,
+        basic: Option<Credentials>,
+        body: B,
+        source: Option<IpAddr>,
+    ) -> Result<Arc<AccessToken>, TokenError>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -128,7 +157,7 @@ impl TokenEndpoint {
         let body = form::read_body(body, self.max_body_size).await?;
         let form = form::parse(&body)?;
         let credentials = authenticate(basic, form)?;
-        self.sessions.access_token(credentials).await.map_err(TokenError::from)
+        self.sessions.access_token(credentials, source).await.map_err(TokenError::from)
     }
 
     fn answer(&self, issued: Result<Arc<AccessToken>, TokenError>, sent: Sent) -> Response<Bytes> {

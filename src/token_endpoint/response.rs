@@ -41,6 +41,7 @@ mod tests {
         let token = AccessToken {
             jwt: crate::secret::Secret::new("eyJh.eyJz-_.c2ln"),
             expires_at: std::time::SystemTime::now() + Duration::from_secs(42),
+            recheck_at: std::time::SystemTime::now() + Duration::from_secs(3600),
         };
         let response = token_response(&token);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use bytes::Bytes;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
@@ -34,19 +36,47 @@ impl Default for KeySettings {
     }
 }
 
+/// An RS256 public key, parsed once (aws-lc-rs), so checking a signature is the RSA operation
+/// and nothing else.
+pub(crate) struct VerifyKey(ParsedPublicKey);
+
+impl VerifyKey {
+    /// The key of an RSA public key in DER (PKCS#1 `RSAPublicKey`).
+    fn from_der(der: &[u8]) -> Option<Self> {
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).ok().map(Self)
+    }
+
+    /// The key of a `jsonwebtoken` RSA key (from a JWK's `n` and `e`, or from PEM).
+    fn from_decoding_key(key: &DecodingKey) -> Option<Self> {
+        match key.kind() {
+            jsonwebtoken::DecodingKeyKind::SecretOrDer(der) => Self::from_der(der),
+            jsonwebtoken::DecodingKeyKind::RsaModulusExponent { n, e } => {
+                let components = aws_lc_rs::rsa::PublicKeyComponents { n: n.as_slice(), e: e.as_slice() };
+                let der = components.as_der().ok()?;
+                Self::from_der(der.as_ref())
+            }
+        }
+    }
+
+    /// Whether `signature` is this key's RS256 signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify_sig(message, signature).is_ok()
+    }
+}
+
 /// The keys a token may be signed with, as one immutable snapshot.
 #[derive(Default)]
 pub(crate) struct KeySet {
-    by_kid: HashMap<String, Arc<DecodingKey>>,
+    by_kid: HashMap<String, Arc<VerifyKey>>,
     /// A fixed PEM key verifies every token, whatever its `kid` (as Clerk's SDKs do).
-    fixed: Option<Arc<DecodingKey>>,
+    fixed: Option<Arc<VerifyKey>>,
     /// The JWKS document, served by the discovery routes.
     document: Bytes,
     fetched_at: Option<Instant>,
 }
 
 impl KeySet {
-    pub(crate) fn get(&self, kid: Option<&str>) -> Option<&Arc<DecodingKey>> {
+    pub(crate) fn get(&self, kid: Option<&str>) -> Option<&Arc<VerifyKey>> {
         self.fixed.as_ref().or_else(|| self.by_kid.get(kid?))
     }
 
@@ -58,7 +88,7 @@ impl KeySet {
 /// A fixed RSA public key from PEM (`CLERK_JWT_KEY`): verifies tokens with no network at all.
 #[derive(Clone)]
 pub(crate) struct FixedKey {
-    key: Arc<DecodingKey>,
+    key: Arc<VerifyKey>,
     document: Bytes,
 }
 
@@ -92,6 +122,7 @@ impl FixedKey {
         let document = serde_json::json!({"keys": [
             {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}
         ]});
+        let key = VerifyKey::from_der(der).ok_or("not a valid RSA public key")?;
         Ok(Self { key: Arc::new(key), document: Bytes::from(document.to_string()) })
     }
 }
@@ -160,7 +191,7 @@ impl KeyStore {
     pub(crate) async fn key_after_refetch(
         self: &Arc<Self>,
         kid: Option<&str>,
-    ) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
+    ) -> Result<Option<Arc<VerifyKey>>, KeysUnavailable> {
         if self.current.load().get(kid).is_none() {
             let gate = Arc::clone(&self.refetch_gate).lock_owned().await;
             if self.current.load().get(kid).is_none() && self.may_fetch() {
@@ -257,7 +288,7 @@ fn parse(document: Bytes) -> Option<KeySet> {
         keys: Vec<Value>,
     }
     let keys = serde_json::from_slice::<Document>(&document).ok()?.keys;
-    let by_kid: HashMap<String, Arc<DecodingKey>> = keys
+    let by_kid: HashMap<String, Arc<VerifyKey>> = keys
         .into_iter()
         .filter_map(|key| serde_json::from_value::<Jwk>(key).ok())
         .filter_map(|jwk| {
@@ -265,7 +296,7 @@ fn parse(document: Bytes) -> Option<KeySet> {
                 && matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature));
             let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else { return None };
             let key = DecodingKey::from_rsa_components(&rsa.n, &rsa.e).ok().filter(|_| usable)?;
-            Some((jwk.common.key_id?, Arc::new(key)))
+            Some((jwk.common.key_id?, Arc::new(VerifyKey::from_decoding_key(&key)?)))
         })
         .collect();
     if by_kid.is_empty() {

@@ -18,8 +18,14 @@ pub const USER_ID: &str = "user_2xDemo";
 pub const ORG: &str = "org_2xDemo";
 
 /// The fake Clerk's users: the demo admin, a member, and users in every state a sign-in can end in.
+///
+/// Device Trust is off: these tests are about other topics and configure the layer without a
+/// secret key, which works only on an instance whose operators turned Device Trust off (as they
+/// must). `tests/device_trust.rs` covers it on. Everything else is Clerk's default (client tokens
+/// rotate on every call), but for the per-IP sign-in limit.
 pub fn clerk_builder() -> FakeClerkBuilder {
     FakeClerk::builder()
+        .device_trust(false)
         .user(FakeUser::new(USER, PASSWORD).id(USER_ID).member_of(ORG, "admin"))
         .user(FakeUser::new("member@way.cloud", "MemberPassword1").id("user_member").member_of(ORG, "member"))
         .user(FakeUser::new("colon@way.cloud", "pa:ss:wörd ✓ 🔑").id("user_colon"))
@@ -148,4 +154,87 @@ pub fn session_claims(clerk: &FakeClerk, extra: Value) -> Value {
 pub async fn refusal(addr: SocketAddr, token: &str) -> (u16, String) {
     let (status, body) = get_with(addr, "/2/footprints", token).await;
     (status, body["message"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The recommended configuration: sign-ins through the fake's Backend API with its secret key.
+pub fn secret_config(clerk: &FakeClerk) -> ClerkBasicAuthConfig {
+    config(clerk)
+        .with_secret_key(clerk.secret_key())
+        .expect("the fake's secret key is a valid secret key")
+        .with_backend_api_url(&clerk.backend_api_url())
+        .expect("the fake's Backend API URL is valid")
+}
+
+/// An answer of the fake, read whole.
+pub struct Answer {
+    pub status: u16,
+    /// The `Authorization` response header (a client token), if any.
+    pub client_token: Option<String>,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+        let (client_token, retry_after) = (header("authorization"), header("retry-after"));
+        let body = response.json().await.unwrap_or(Value::Null);
+        Self { status, client_token, retry_after, body }
+    }
+
+    /// The first error's code, empty when there is none.
+    pub fn code(&self) -> &str {
+        self.body["errors"][0]["code"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts Clerk's error envelope with `status` and `code`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
+        assert!(self.body["errors"][0]["long_message"].is_string(), "{}", self.body);
+        assert!(self.body["clerk_trace_id"].is_string(), "{}", self.body);
+    }
+}
+
+/// A native Frontend API POST to `base` (the Frontend API URL) + `path`: `client_token` is the
+/// `Authorization` header (none when `None`), `form` the body.
+pub async fn fapi_post(base: &str, path: &str, client_token: Option<&str>, form: &[(&str, &str)]) -> Answer {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut request = http().post(format!("{base}{path}{separator}_is_native=1")).form(form);
+    if let Some(token) = client_token {
+        request = request.header("authorization", token);
+    }
+    Answer::read(request.send().await.unwrap()).await
+}
+
+/// A password sign-in on a new native client.
+pub async fn password_sign_in(clerk: &FakeClerk, identifier: &str, password: &str) -> Answer {
+    let form = [("strategy", "password"), ("identifier", identifier), ("password", password)];
+    fapi_post(&clerk.proxy_url(), "/v1/client/sign_ins", Some(""), &form).await
+}
+
+/// A ticket sign-in on a new native client.
+pub async fn ticket_sign_in(clerk: &FakeClerk, ticket: &str) -> Answer {
+    fapi_post(&clerk.proxy_url(), "/v1/client/sign_ins", Some(""), &[("strategy", "ticket"), ("ticket", ticket)]).await
+}
+
+/// A Backend API request with the fake's secret key.
+pub fn bapi(clerk: &FakeClerk, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    http().request(method, format!("{}{path}", clerk.backend_api_url())).bearer_auth(clerk.secret_key())
+}
+
+/// A sign-in token (a ticket) of the Backend API for `user_id`, valid for `seconds`.
+pub async fn sign_in_token(clerk: &FakeClerk, user_id: &str, seconds: u64) -> String {
+    let body = json!({"user_id": user_id, "expires_in_seconds": seconds});
+    let answer =
+        Answer::read(bapi(clerk, reqwest::Method::POST, "/v1/sign_in_tokens").json(&body).send().await.unwrap()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["token"].as_str().unwrap().to_owned()
+}
+
+/// The JOSE header of a JWT, unverified.
+pub fn header_of(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
 }

@@ -9,7 +9,7 @@
 //!
 //! It starts a fake Clerk with 20 users (`load-00@way.cloud` ... `load-19@way.cloud`, password
 //! `LoadPassword-NN`), with Clerk's per-IP sign-in limit lifted so the run measures the layer, not
-//! the limit. Into `<directory>` it writes `env` (ports and a valid token, as shell variables) and
+//! the limit, and Device Trust off (the layer signs in with passwords, no secret key). Into `<directory>` it writes `env` (ports and a valid token, as shell variables) and
 //! `basic-credentials` (the 20 `Authorization: Basic` values, one per line), then prints `ready`.
 //! `GET /stats` on the bare port answers the fake Clerk's counters.
 
@@ -33,7 +33,9 @@ const USERS: usize = 20;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let directory = std::env::args().nth(1).ok_or("usage: load_target <directory>")?;
-    let mut builder = FakeClerk::builder().sign_in_rate_limit(u32::MAX, Duration::from_secs(10));
+    // Device Trust off: the layer signs in with passwords at the Frontend API, as a deployment
+    // without a secret key does (its operators must turn Device Trust off).
+    let mut builder = FakeClerk::builder().device_trust(false).sign_in_rate_limit(u32::MAX, Duration::from_secs(10));
     for n in 0..USERS {
         builder = builder.user(FakeUser::new(format!("load-{n:02}@way.cloud"), format!("LoadPassword-{n:02}")));
     }
