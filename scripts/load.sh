@@ -11,10 +11,12 @@ if ! command -v wrk > /dev/null; then
   echo "installing wrk" >&2
   apt-get install -y wrk > /dev/null 2>&1 || { apt-get update > /dev/null && apt-get install -y wrk > /dev/null; }
 fi
-cargo build --quiet --release --example load_target
+# The load target lives in the peers/ workspace member (it needs jwt-authorizer and axum 0.7).
+cargo build --quiet --release -p peers --bin load_target
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 work=$(mktemp -d)
-target/release/examples/load_target "$work" > "$work/log" 2>&1 &
+"$target_dir/release/load_target" "$work" > "$work/log" 2>&1 &
 server=$!
 trap 'kill $server 2> /dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 300); do grep -q ready "$work/log" 2> /dev/null && break; sleep 0.1; done

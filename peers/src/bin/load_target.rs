@@ -4,7 +4,7 @@
 //! compare the token endpoint with.
 //!
 //! ```text
-//! cargo run --release --example load_target -- <directory>
+//! cargo run --release -p peers --bin load_target -- <directory>
 //! ```
 //!
 //! It starts a fake Clerk with 20 users (`load-00@way.cloud` ... `load-19@way.cloud`, password
@@ -13,6 +13,8 @@
 //! `basic-credentials` (the 20 `Authorization: Basic` values, one per line), then prints `ready`.
 //! `GET /stats` on the bare port answers the fake Clerk's counters.
 
+// The examples' demo user and data, shared with the crate's examples rather than copied.
+#[path = "../../../examples/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;

@@ -13,7 +13,7 @@
 //! bare inner service is the layer's own cost.
 //!
 //! ```text
-//! cargo bench --bench protect -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p peers --bench protect -- --warm-up-time 1 --measurement-time 3
 //! ```
 
 use std::convert::Infallible;

@@ -5,7 +5,7 @@
 //! or two with an organization to activate).
 //!
 //! ```text
-//! cargo bench --bench token_endpoint -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p peers --bench token_endpoint -- --warm-up-time 1 --measurement-time 3
 //! ```
 
 use std::hint::black_box;
