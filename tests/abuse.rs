@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use clerk_basic_auth::testing::FakeUser;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ConfigError};
 use common::*;
 use http::{Request, Response};
@@ -159,4 +160,37 @@ async fn a_changed_password_stops_working_within_the_recheck_interval_with_the_b
     let stats = clerk.stats();
     assert_eq!((stats.password_checks, stats.session_ends, stats.sign_in_token_requests), (2, 1, 1));
     access_token(addr, USER, "TheNewPassword1").await;
+}
+
+#[tokio::test]
+async fn an_email_address_and_a_username_of_one_user_share_one_budget_and_never_reach_clerks_lockout() {
+    // Clerk's default: locked after 10 failures.
+    let clerk = clerk_builder()
+        .user(FakeUser::new("twin@way.cloud", "TwinPassword1").id("user_twin").username("twin_user"))
+        .lockout_threshold(10)
+        .start()
+        .await;
+    let config = config(&clerk)
+        .with_secret_key(clerk.secret_key())
+        .unwrap()
+        .with_backend_api_url(&clerk.backend_api_url())
+        .unwrap();
+    let addr = serve(config).await;
+    for attempt in 0..40 {
+        let identifier = if attempt % 2 == 0 { "twin@way.cloud" } else { "TWIN_USER" };
+        let status = token_request(addr, identifier, &format!("guess-{attempt}")).send().await.unwrap().status();
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    assert_eq!(clerk.stats().password_checks, 5, "one budget for the user, whichever identifier is guessed");
+    assert_eq!(token_request(addr, "twin_user", "TwinPassword1").send().await.unwrap().status(), 429);
+    // Clerk never locked the user: once the window passes, the owner signs in (here: another layer).
+    let fresh = serve(
+        common::config(&clerk)
+            .with_secret_key(clerk.secret_key())
+            .unwrap()
+            .with_backend_api_url(&clerk.backend_api_url())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(token_request(fresh, "twin@way.cloud", "TwinPassword1").send().await.unwrap().status(), 200);
 }
