@@ -22,7 +22,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use clerk_basic_auth::testing::{FakeClerk, FakeOrganization, FakeUser};
-use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer};
+use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, SessionStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 use serde::Serialize;
@@ -159,12 +159,113 @@ fn token_endpoint(c: &mut Criterion) {
             });
         });
     }
+    redis_store(&mut group, &runtime, &config, &authorization, &fake);
     group.finish();
     let stats = fake.stats();
     if cold_ran.load(std::sync::atomic::Ordering::Relaxed) {
         assert!(stats.sign_ins > 1 && stats.touches > 0, "the cold requests signed in at Clerk: {stats:?}");
     }
     drop(fake);
+}
+
+/// A `redis-server` on a free loopback port for the Redis-store benches, killed when dropped.
+struct RedisServer {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Self { port, child };
+        for _ in 0..200 {
+            if server.cli(&["PING"]).is_some_and(|answer| answer.contains("PONG")) {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn cli(&self, args: &[&str]) -> Option<String> {
+        let output = std::process::Command::new("redis-cli").arg("-p").arg(self.port.to_string()).args(args).output();
+        output.ok().map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Redis store (issue: replicas share sessions): a cached token request with the store
+/// configured (its hot path stays local), and a replica's first request for a credential another
+/// replica signed in (a Redis read, no Clerk call), against `cold_sign_in` above. Prints Redis's
+/// memory per stored credential. Skipped without `redis-server` on the PATH.
+fn redis_store(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    config: &ClerkBasicAuthConfig,
+    authorization: &HeaderValue,
+    fake: &FakeClerk,
+) {
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("redis-server not found: the Redis-store benches are skipped");
+        return;
+    };
+    let shared = config
+        .clone()
+        .with_session_store_secret("a-bench-secret-that-is-long-enough-0123456789")
+        .unwrap()
+        .with_session_store(SessionStore::redis(format!("redis://127.0.0.1:{}/0", redis.port)))
+        .unwrap();
+    let layered = routes().layer(ClerkBasicAuthLayer::new(shared.clone()));
+    let (status, body) = runtime.block_on(send(&layered, authorization));
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let keys = redis.cli(&["KEYS", "clerk-basic-auth:v1:*"]).unwrap_or_default();
+    let mut bytes = 0;
+    for key in keys.lines().filter(|key| key.contains(":session:") || key.contains(":good:")) {
+        bytes += redis.cli(&["MEMORY", "USAGE", key]).and_then(|n| n.trim().parse::<u64>().ok()).unwrap_or(0);
+    }
+    eprintln!("redis memory per stored credential (session entry and known-good mark): {bytes} bytes");
+
+    group.sample_size(100);
+    group.bench_function("cached_token_through_layer_redis_store", |b| {
+        b.to_async(runtime).iter(|| async {
+            let (status, body) = send(&layered, authorization).await;
+            debug_assert_eq!(status, StatusCode::OK);
+            black_box(body)
+        });
+    });
+    let sign_ins = fake.stats().sign_ins;
+    group.sample_size(20);
+    group.bench_function("replica_first_request_from_redis", |b| {
+        b.to_async(runtime).iter_custom(|iters| {
+            let shared = shared.clone();
+            let authorization = authorization.clone();
+            async move {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    // A new replica: nothing in its own memory, the session in Redis.
+                    let app = routes().layer(ClerkBasicAuthLayer::new(shared.clone()));
+                    let start = Instant::now();
+                    let (status, body) = send(&app, &authorization).await;
+                    elapsed += start.elapsed();
+                    assert_eq!(status, StatusCode::OK, "{body:?}");
+                    black_box(body);
+                }
+                elapsed
+            }
+        });
+    });
+    assert_eq!(fake.stats().sign_ins, sign_ins, "replicas adopted the stored session: no sign-in");
 }
 
 criterion_group!(benches, token_endpoint);
