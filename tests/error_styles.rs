@@ -40,7 +40,7 @@ async fn pact_v3_style_answers_401_and_a_custom_style_answers_as_told() {
     let clerk = clerk().await;
     let v3 = serve(config(&clerk).with_error_style(ErrorStyle::pact_v3())).await;
     let (status, body) = json_of(http().get(format!("http://{v3}/2/footprints")).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("AccessDenied")));
+    assert_eq!((status, body["code"].as_str()), (401, Some("BadRequest")));
     let custom = ErrorStyle::custom(|error, parts| {
         http::Response::builder().status(418).body(bytes::Bytes::from(format!("{} {error}", parts.uri.path()))).unwrap()
     });

@@ -82,6 +82,8 @@ const SESSION_CALLS: &str = "session-calls";
 /// Sign-ins one client address may start within [`SOURCE_BURST_WINDOW`]: fewer than Clerk's 5
 /// per 10 s per server address, so one source never spends them all.
 const SOURCE_BURST: u32 = 3;
+/// The same with the secret key, where wrong guesses never reach Clerk's sign-in limit.
+const SOURCE_BURST_TICKET: u32 = 10;
 const SOURCE_BURST_WINDOW: Duration = Duration::from_secs(10);
 
 /// A counted sign-in attempt, to be settled when it ends.
@@ -261,6 +263,9 @@ struct LiveSession {
 
 impl Sessions {
     pub(crate) fn new(settings: &SessionSettings, fapi: FapiClient, method: SignInMethod, store: Store) -> Self {
+        // A ticket sign-in needs the right password first: wrong guesses cost Backend API calls
+        // (100 or 1000 per 10 s per instance), never Frontend API sign-ins (5 per 10 s per IP).
+        let burst = if matches!(method, SignInMethod::Ticket(_)) { SOURCE_BURST_TICKET } else { SOURCE_BURST };
         Self {
             fapi,
             method,
@@ -272,7 +277,7 @@ impl Sessions {
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
             failures: SlidingWindow::new(settings.failure_limit, settings.failure_window, settings.capacity),
-            source_burst: SlidingWindow::new(SOURCE_BURST, SOURCE_BURST_WINDOW, settings.capacity),
+            source_burst: SlidingWindow::new(burst, SOURCE_BURST_WINDOW, settings.capacity),
             sources: SlidingWindow::new(settings.source_limit, settings.source_window, settings.capacity),
             known_good: Cache::new(settings.capacity.max(1)),
             protected: Holds::new(settings.capacity),

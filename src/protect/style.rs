@@ -25,7 +25,7 @@ const PACT_V3_PREFIX: &str = "/3/";
 /// | refusal | [`pact_v2`](Self::pact_v2) | [`ileap`](Self::ileap) | [`pact_v3`](Self::pact_v3) |
 /// |---|---|---|---|
 /// | expired token | 401 `TokenExpired` | 401 `TokenExpired` | 401 `TokenExpired` |
-/// | missing or invalid token | 400 `BadRequest` | 403 `AccessDenied` | 401 `AccessDenied` |
+/// | missing or invalid token | 400 `BadRequest` | 403 `AccessDenied` | 401 `BadRequest` |
 /// | valid token, access rule not met | 403 `AccessDenied` | 403 `AccessDenied` | 403 `AccessDenied` |
 /// | Clerk's keys unavailable | 503 `InternalError` | 503 `InternalError` | 503 `InternalError` |
 ///
@@ -89,7 +89,8 @@ impl ErrorStyle {
         Self(Style::Ileap)
     }
 
-    /// PACT v3: a missing, invalid or expired token is 401 (the spec's MUST), with
+    /// PACT v3: a missing, invalid or expired token is 401 (the spec's MUST; code `BadRequest`, as
+    /// the PACT conformance service expects, or `TokenExpired`), with
     /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3) and a JSON body (ADR-50).
     pub fn pact_v3() -> Self {
         Self(Style::PactV3)
@@ -177,7 +178,7 @@ fn pact_response(style: &Style, error: &AuthError, path: &str, realm: &str) -> R
         (AuthErrorKind::Expired, _) => (StatusCode::UNAUTHORIZED, "TokenExpired"),
         (AuthErrorKind::Forbidden, _) => (StatusCode::FORBIDDEN, "AccessDenied"),
         (AuthErrorKind::Unavailable, _) => (StatusCode::SERVICE_UNAVAILABLE, "InternalError"),
-        (_, Style::PactV3) => (StatusCode::UNAUTHORIZED, "AccessDenied"),
+        (_, Style::PactV3) => (StatusCode::UNAUTHORIZED, "BadRequest"),
         (_, Style::Ileap) => (StatusCode::FORBIDDEN, "AccessDenied"),
         _ => (StatusCode::BAD_REQUEST, "BadRequest"),
     };
@@ -291,7 +292,7 @@ mod tests {
     fn by_route_answers_each_protocol_as_it_expects() {
         let style = ErrorStyle::by_route();
         let (status, body) = answer(&style, AuthError::BadSignature, "/3/footprints");
-        assert_eq!((status, body["code"].as_str()), (401, Some("AccessDenied")));
+        assert_eq!((status, body["code"].as_str()), (401, Some("BadRequest")));
         assert_eq!(answer(&style, AuthError::Expired, "/3/footprints").0, 401);
         assert_eq!(answer(&style, AuthError::BadSignature, "/2/ileap/tad").0, 403);
         assert_eq!(answer(&style, AuthError::BadSignature, "/2/footprints").0, 400);

@@ -74,14 +74,22 @@ impl RedisStore {
             .set_max_delay(Duration::from_secs(2));
         let connect =
             self.connection.get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config));
-        match tokio::time::timeout(self.timeout, connect).await {
-            Ok(Ok(connection)) => Some(connection.clone()),
+        self.bounded(connect).await.cloned()
+    }
+
+    /// `call`'s value, if it answers within the timeout; an outage starts or ends by its result.
+    async fn bounded<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => {
+                self.succeeded();
+                Some(value)
+            }
             Ok(Err(error)) => {
                 self.failed(&error.to_string());
                 None
             }
             Err(_) => {
-                self.failed("no connection within the store timeout");
+                self.failed("no answer within the store timeout");
                 None
             }
         }
@@ -104,20 +112,7 @@ impl RedisStore {
     /// Runs one command, bounded by the timeout; `None` if it failed.
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
         let mut connection = self.connection().await?;
-        match tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection)).await {
-            Ok(Ok(value)) => {
-                self.succeeded();
-                Some(value)
-            }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed("no answer within the store timeout");
-                None
-            }
-        }
+        self.bounded(command.query_async::<T>(&mut connection)).await
     }
 
     pub(super) async fn get(&self, key: &str) -> Option<Vec<u8>> {
@@ -162,20 +157,8 @@ impl RedisStore {
         let window_ms = window.as_millis().clamp(1, u128::from(u64::MAX >> 12)) as u64;
         let mut invocation = self.reserve.key(key);
         invocation.arg(window_ms).arg(limit).arg(ticket);
-        match tokio::time::timeout(self.timeout, invocation.invoke_async::<u64>(&mut connection)).await {
-            Ok(Ok(wait_ms)) => {
-                self.succeeded();
-                Some(if wait_ms == 0 { Ok(()) } else { Err(Duration::from_millis(wait_ms)) })
-            }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed("no answer within the store timeout");
-                None
-            }
-        }
+        let wait_ms = self.bounded(invocation.invoke_async::<u64>(&mut connection)).await?;
+        Some(if wait_ms == 0 { Ok(()) } else { Err(Duration::from_millis(wait_ms)) })
     }
 
     pub(super) async fn settle(&self, key: &str, ticket: u64, keep: bool, clear: bool) {
