@@ -11,9 +11,24 @@
 //! | `clerk_basic_auth_verified_tokens_total` | counter | `result`: `cached`, `verified` |
 //! | `clerk_basic_auth_clerk_call_seconds` | histogram | `call`: `fapi_sign_in`, `fapi_touch`, `fapi_tokens`, `fapi_jwks`, `bapi_users`, `bapi_verify_password`, `bapi_sign_in_tokens`; `outcome`: `ok`, `error` |
 
+//!
+//! The two counters on the hot paths (cached token requests, remembered tokens) are registered
+//! with the recorder once, at their first use: install the recorder before the first request.
+
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use metrics::Counter;
+
 use crate::auth_error::AuthErrorKind;
+
+/// A request answered from the session cache: the hot path of the token endpoint.
+pub(crate) fn cached_token_request() {
+    static CACHED: OnceLock<Counter> = OnceLock::new();
+    CACHED
+        .get_or_init(|| metrics::counter!("clerk_basic_auth_token_requests_total", "result" => "cached"))
+        .increment(1);
+}
 
 pub(crate) fn token_request(result: &'static str) {
     metrics::counter!("clerk_basic_auth_token_requests_total", "result" => result).increment(1);
@@ -36,6 +51,14 @@ pub(crate) fn refused(kind: AuthErrorKind) {
         AuthErrorKind::Unavailable => "unavailable",
     };
     metrics::counter!("clerk_basic_auth_refusals_total", "kind" => kind).increment(1);
+}
+
+/// A token verified before: the hot path of protected routes.
+pub(crate) fn remembered_token() {
+    static CACHED: OnceLock<Counter> = OnceLock::new();
+    CACHED
+        .get_or_init(|| metrics::counter!("clerk_basic_auth_verified_tokens_total", "result" => "cached"))
+        .increment(1);
 }
 
 pub(crate) fn verified_token(result: &'static str) {

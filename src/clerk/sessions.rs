@@ -297,7 +297,7 @@ impl Sessions {
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
-            telemetry::token_request("cached");
+            telemetry::cached_token_request();
             return Ok(token);
         }
         let renewed = if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {

@@ -90,7 +90,7 @@ impl Verifier {
     pub(crate) fn verify_now(&self, token: &str) -> Verdict {
         let keys = self.keys.snapshot();
         if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys)) {
-            telemetry::verified_token("cached");
+            telemetry::remembered_token();
             return Verdict::Verified(claims);
         }
         let header = match self.header(token) {

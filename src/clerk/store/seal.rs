@@ -58,13 +58,24 @@ impl Seal {
 
     /// The keyed hash that names an entry.
     pub(crate) fn name(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut context = hmac::Context::with_key(&self.naming);
+        // One buffer, one HMAC call: each part after its length (it is on every token request).
+        let mut stack = [0u8; 512];
+        let length: usize = parts.iter().map(|part| 8 + part.len()).sum();
+        let mut heap = Vec::new();
+        let buffer = if length <= stack.len() {
+            &mut stack[..length]
+        } else {
+            heap.resize(length, 0);
+            &mut heap[..]
+        };
+        let mut at = 0;
         for part in parts {
-            context.update(&(part.len() as u64).to_be_bytes());
-            context.update(part);
+            buffer[at..at + 8].copy_from_slice(&(part.len() as u64).to_be_bytes());
+            buffer[at + 8..at + 8 + part.len()].copy_from_slice(part);
+            at += 8 + part.len();
         }
         let mut name = [0; 32];
-        name.copy_from_slice(context.sign().as_ref());
+        name.copy_from_slice(hmac::sign(&self.naming, buffer).as_ref());
         name
     }
 
