@@ -71,6 +71,8 @@ impl Default for SessionSettings {
 /// setup) is answered again without asking Clerk, per credential.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
 
+/// How long past its due time a password check that Clerk could not answer may stay pending.
+const RECHECK_GRACE: Duration = Duration::from_secs(5 * 60);
 /// How often a replica that waits for another one's result looks in the shared store.
 const LEASE_POLL: Duration = Duration::from_millis(50);
 /// How long a shared session is kept when Clerk gave no expiry: Clerk's default session lifetime.
@@ -105,6 +107,18 @@ fn random_ticket() -> u64 {
     // The system random source does not fail on supported platforms; a zero ticket would still count.
     let _ = SystemRandom::new().fill(&mut ticket);
     u64::from_be_bytes(ticket)
+}
+
+/// The block a client address counts for: an IPv4 address itself (IPv4-mapped IPv6 included),
+/// an IPv6 address's /64, which one client usually holds whole.
+fn address_block(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
 }
 
 fn hex(name: &[u8; 32]) -> String {
@@ -400,6 +414,8 @@ impl Sessions {
                 "the password changed; ending the session");
             self.fapi.end_session(&session.client_token, &session.id).await;
             self.store.forget(key).await;
+            self.known_good.remove(key);
+            self.store.forget_good(key).await;
             flight.session = None;
             return Err(refusal);
         }
@@ -407,14 +423,17 @@ impl Sessions {
             if let Some(retry_after) = self.backoff_remaining(&self.session_backoff, SESSION_CALLS).await {
                 return Err(SessionError::RateLimited { retry_after });
             }
-            if self.store.lease(key, "refresh").await == Lease::Theirs
+            let lease = self.store.lease(key, "refresh").await;
+            if lease == Lease::Theirs
                 && let Some((adopted, token)) = self.wait_for(key, "refresh").await
             {
                 *session = adopted;
                 return Ok(token);
             }
             let refreshed = self.token_from(session, None).await;
-            self.store.release(key, "refresh").await;
+            if lease == Lease::Mine {
+                self.store.release(key, "refresh").await;
+            }
             match refreshed {
                 Ok(token) => {
                     debug!(identifier, session_id = %session.id, "token refreshed from the session");
@@ -432,14 +451,17 @@ impl Sessions {
             }
         }
         flight.session = None;
-        if self.store.lease(key, "sign-in").await == Lease::Theirs
+        let lease = self.store.lease(key, "sign-in").await;
+        if lease == Lease::Theirs
             && let Some((session, token)) = self.wait_for(key, "sign-in").await
         {
             flight.session = Some(session);
             return Ok(token);
         }
         let signed_in = self.signed_in_token(flight, caller, key).await;
-        self.store.release(key, "sign-in").await;
+        if lease == Lease::Mine {
+            self.store.release(key, "sign-in").await;
+        }
         signed_in
     }
 
@@ -484,7 +506,7 @@ impl Sessions {
                 Ok(())
             }
             Recheck::Changed => Err(SessionError::Clerk(super::bapi::wrong_credentials())),
-            Recheck::Unknown => Ok(()),
+            Recheck::Unknown => self.within_recheck_grace(session),
             Recheck::NeedsSignIn => match self.sign_in(caller, &self.key(&caller.credentials)).await {
                 Ok(SignedIn { client_token, session: fresh }) => {
                     self.fapi.end_session(&session.client_token, &session.id).await;
@@ -503,9 +525,22 @@ impl Sessions {
                 Err(SessionError::Clerk(error)) if error.meaning() == Meaning::WrongCredentials => {
                     Err(SessionError::Clerk(error))
                 }
-                Err(_) => Ok(()),
+                Err(_) => self.within_recheck_grace(session),
             },
         }
+    }
+
+    /// A password check Clerk could not answer leaves the session usable for
+    /// [`RECHECK_GRACE`] past its due time, then no more: a changed password must not keep
+    /// working for as long as Clerk is unreachable.
+    fn within_recheck_grace(&self, session: &LiveSession) -> Result<(), SessionError> {
+        let due = session.password_checked_at.checked_add(self.password_recheck + RECHECK_GRACE);
+        if due.is_some_and(|due| due > SystemTime::now()) {
+            return Ok(());
+        }
+        Err(SessionError::Clerk(ClerkError::Unreachable {
+            reason: "the password could not be checked again in time".to_owned(),
+        }))
     }
 
     /// The credential's session (and its token, if it is readable) from the shared store.
@@ -660,6 +695,7 @@ impl Sessions {
     /// The per-address sign-in limits, for a credential not known to be good: a burst window
     /// below Clerk's own per-IP limit, and the configured sustained one.
     async fn limit_source(&self, source: IpAddr) -> Result<(), SessionError> {
+        let source = address_block(source);
         let burst = self.store.subject_key(&format!("source-burst:{source}"));
         let sustained = self.store.subject_key(&format!("source:{source}"));
         for (window, name) in [(&self.source_burst, &burst), (&self.sources, &sustained)] {
@@ -688,9 +724,9 @@ impl Sessions {
             return Err(SessionError::Throttled { retry_after });
         }
         if attempt.near_lockout() {
+            // One attempt per failure window while Clerk is this close to a lockout: enough for
+            // the owner to get in (which resets Clerk's count), too few to reach the lockout soon.
             self.protect(subject, identifier, self.failures.window()).await;
-            telemetry::throttled("lockout_protection");
-            return Err(SessionError::Throttled { retry_after: self.failures.window() });
         }
         let ticket = random_ticket();
         match self.reserve(&self.failures, subject, ticket).await {
@@ -876,6 +912,16 @@ mod tests {
         assert!(AccessToken::from_jwt(Secret::new("not-a-jwt")).is_err());
         let quoted = jwt_with(&format!(r#"{{"exp":{exp}}}"#)).expose().replace("c2ln", "c2\"ln");
         assert!(AccessToken::from_jwt(Secret::new(quoted)).is_err(), "a token that would need escaping");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_block_and_a_mapped_ipv4_as_ipv4() {
+        let block = |text: &str| address_block(text.parse().unwrap()).to_string();
+        assert_eq!(block("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(block("2001:db8:1:2::1"), block("2001:db8:1:2:ffff::9"));
+        assert_ne!(block("2001:db8:1:2::1"), block("2001:db8:1:3::1"));
+        assert_eq!(block("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(block("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl Verifier {
         if time("nbf")?.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
             return Err(AuthError::NotYetValid);
         }
-        if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
+        if time("iat")?.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(AuthError::IssuedInFuture);
         }
         match claims.get("iss") {

@@ -240,7 +240,8 @@ impl Store {
     pub(crate) async fn lease(&self, key: &CredentialKey, what: &str) -> Lease {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return match shared.set_if_absent(&entry_name(what, key), self.lease_wait).await {
+            // Twice the wait: a slow sign-in keeps its lease while the others wait.
+            return match shared.set_if_absent(&entry_name(what, key), self.lease_wait * 2).await {
                 Some(false) => Lease::Theirs,
                 // Taken, or the store is down: this replica goes ahead on its own.
                 Some(true) | None => Lease::Mine,

@@ -56,9 +56,8 @@ impl RedisStore {
 
     /// The connection, connecting first if need be (bounded by the timeout).
     async fn connection(&self) -> Option<ConnectionManager> {
-        if let Some(connection) = self.connection.get() {
-            return Some(connection.clone());
-        }
+        // After a failed call, no call for a moment: an outage costs one timeout a second, not one
+        // per call.
         let paused = self
             .paused_until
             .lock()
@@ -66,6 +65,9 @@ impl RedisStore {
             .is_some_and(|until| Instant::now() < until);
         if paused {
             return None;
+        }
+        if let Some(connection) = self.connection.get() {
+            return Some(connection.clone());
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
