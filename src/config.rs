@@ -163,7 +163,7 @@ impl ClerkBasicAuthConfig {
     /// | `CLERK_PROXY_URL` | optional: Clerk proxy URL that Frontend API requests go to ([`with_proxy_url`](Self::with_proxy_url)) |
     /// | `CLERK_IS_SATELLITE`, `CLERK_DOMAIN` | optional: `true` and the satellite domain ([`with_satellite_domain`](Self::with_satellite_domain)) |
     /// | `CLERK_PASSWORD_RECHECK_SECONDS` | optional: how often passwords are checked again (default 3600) |
-    /// | `CLERK_SESSION_STORE_URL` | optional, feature `redis`: `redis://` or `rediss://` URL of the store replicas share |
+    /// | `CLERK_SESSION_STORE_URL` | optional, feature `redis`: `redis://` or `rediss://` URL of the store replicas share; several, comma-separated, for nodes of a Redis Cluster |
     /// | `CLERK_SESSION_STORE_SECRET` | with a store URL: at least 32 random bytes, the same on every replica |
     ///
     /// Empty variables count as unset.
@@ -215,7 +215,13 @@ impl ClerkBasicAuthConfig {
         if let Some(url) = var(ENV_SESSION_STORE_URL) {
             #[cfg(feature = "redis")]
             {
-                config = config.with_session_store(SessionStore::redis(url.trim()))?;
+                // Several URLs, comma-separated: nodes of a Redis Cluster.
+                let nodes: Vec<&str> = url.split(',').map(str::trim).filter(|node| !node.is_empty()).collect();
+                let store = match nodes.as_slice() {
+                    [single] => SessionStore::redis(*single),
+                    nodes => SessionStore::redis_cluster(nodes.iter().copied()),
+                };
+                config = config.with_session_store(store)?;
             }
             #[cfg(not(feature = "redis"))]
             {

@@ -217,3 +217,120 @@ fn a_shared_store_needs_a_strong_shared_secret() {
     let debug = format!("{:?}", with_secret.with_session_store(store).unwrap());
     assert!(!debug.contains(SECRET) && !debug.contains("6379"), "{debug}");
 }
+
+/// Three `redis-server`s in cluster mode, joined into one Redis Cluster by `redis-cli`, killed
+/// when dropped.
+struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A directory under the system's temporary directory, removed when dropped.
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "cba-cluster-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl RedisCluster {
+    fn start() -> Self {
+        let dir = tempdir::Dir::new();
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| {
+                let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let config = dir.0.join(format!("nodes-{port}.conf"));
+                let child = Command::new("redis-server")
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                    .args(["--cluster-enabled", "yes", "--cluster-config-file", config.to_str().unwrap()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("redis-server is installed");
+                let server = RedisServer { port, child };
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while server.command(&["PING"]).is_none() {
+                    assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                server
+            })
+            .collect();
+        let addresses: Vec<String> = nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli is installed with redis-server");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes.iter().all(|node| {
+            node.command(&["CLUSTER", "INFO"])
+                .is_some_and(|info| String::from_utf8_lossy(&info).contains("cluster_state:ok"))
+        }) {
+            assert!(Instant::now() < deadline, "the cluster did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { nodes, _dir: dir }
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+}
+
+#[tokio::test]
+async fn replicas_share_sessions_through_a_redis_cluster_too() {
+    let cluster = RedisCluster::start();
+    let clerk = clerk().await;
+    clerk.set_latency(Duration::from_millis(100));
+    let shared = || {
+        config(&clerk)
+            .with_session_store_secret(SECRET)
+            .unwrap()
+            .with_session_store(SessionStore::redis_cluster(cluster.urls()))
+            .unwrap()
+    };
+    let replicas = [serve(shared()).await, serve(shared()).await];
+    let requests: Vec<_> = (0..20)
+        .map(|n| {
+            let addr = replicas[n % 2];
+            tokio::spawn(async move { token_request(addr, USER, PASSWORD).send().await.unwrap().status() })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    let restarted = serve(shared()).await;
+    assert_eq!(token_request(restarted, USER, PASSWORD).send().await.unwrap().status(), 200);
+    assert_eq!(clerk.stats().sign_ins, 1, "one sign-in across replicas and a restart, through the cluster");
+    let keys: usize = cluster
+        .nodes
+        .iter()
+        .map(|node| {
+            String::from_utf8_lossy(&node.command(&["KEYS", "clerk-basic-auth:*"]).unwrap())
+                .matches("clerk-basic-auth:")
+                .count()
+        })
+        .sum();
+    assert!(keys >= 2, "entries are spread over the cluster's nodes ({keys} found)");
+}

@@ -35,6 +35,9 @@ enum Kind {
     /// The URL, which may carry a password.
     #[cfg(feature = "redis")]
     Redis(Secret),
+    /// The URLs of some nodes of a Redis Cluster.
+    #[cfg(feature = "redis")]
+    RedisCluster(Vec<Secret>),
 }
 
 impl SessionStore {
@@ -58,6 +61,20 @@ impl SessionStore {
         Self(Kind::Redis(Secret::new(url.into().trim())))
     }
 
+    /// A Redis Cluster, found from the URLs of some of its nodes
+    /// (`redis://10.0.0.1:6379`, ...), through the `redis` crate's cluster client: it follows the
+    /// cluster's slots and fail-overs. Otherwise as [`redis`](Self::redis); every key the store
+    /// writes is used alone, so keys spread over any slots.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis_cluster<I, U>(nodes: I) -> Self
+    where
+        I: IntoIterator<Item = U>,
+        U: Into<String>,
+    {
+        Self(Kind::RedisCluster(nodes.into_iter().map(|url| Secret::new(url.into().trim())).collect()))
+    }
+
     /// Whether replicas share it (and so need the shared secret).
     pub(crate) fn is_shared(&self) -> bool {
         !matches!(self.0, Kind::Memory)
@@ -72,6 +89,8 @@ impl SessionStore {
             Kind::Redis(url) => ::redis::Client::open(url.expose())
                 .map(drop)
                 .map_err(|error| error.to_string().replace(url.expose(), "<url>")),
+            #[cfg(feature = "redis")]
+            Kind::RedisCluster(nodes) => cluster_client(nodes).map(drop),
         }
     }
 }
@@ -89,6 +108,8 @@ impl fmt::Debug for SessionStore {
             Kind::Memory => "SessionStore::memory",
             #[cfg(feature = "redis")]
             Kind::Redis(_) => "SessionStore::redis(..)",
+            #[cfg(feature = "redis")]
+            Kind::RedisCluster(_) => "SessionStore::redis_cluster(..)",
         })
     }
 }
@@ -170,9 +191,20 @@ impl Store {
                 Kind::Memory => None,
                 // Checked by the configuration; a URL that still fails leaves the store local.
                 Kind::Redis(url) => match ::redis::Client::open(url.expose()) {
-                    Ok(client) => Some(redis::RedisStore::new(client, settings.timeout)),
+                    Ok(client) => {
+                        Some(redis::RedisStore::new(redis::Target::Single(Box::new(client)), settings.timeout))
+                    }
                     Err(_) => {
                         tracing::error!("the session store URL is not a Redis URL; keeping sessions in this process");
+                        None
+                    }
+                },
+                Kind::RedisCluster(nodes) => match cluster_client(nodes) {
+                    Ok(client) => {
+                        Some(redis::RedisStore::new(redis::Target::Cluster(Box::new(client)), settings.timeout))
+                    }
+                    Err(_) => {
+                        tracing::error!("the session store URLs are not Redis URLs; keeping sessions in this process");
                         None
                     }
                 },
@@ -351,6 +383,16 @@ impl Store {
         #[cfg(not(feature = "redis"))]
         false
     }
+}
+
+/// The cluster client of some nodes' URLs; the error never quotes a URL (it may hold a password).
+#[cfg(feature = "redis")]
+fn cluster_client(nodes: &[Secret]) -> Result<::redis::cluster::ClusterClient, String> {
+    if nodes.is_empty() {
+        return Err("no cluster node given".to_owned());
+    }
+    ::redis::cluster::ClusterClient::new(nodes.iter().map(|url| url.expose().to_owned()))
+        .map_err(|error| nodes.iter().fold(error.to_string(), |text, url| text.replace(url.expose(), "<url>")))
 }
 
 /// The Redis key of an entry: a fixed prefix, its kind, and its keyed name in hex.

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{Client, Script};
 use tokio::sync::OnceCell;
 use tracing::{info, warn};
@@ -31,9 +33,51 @@ redis.call('PEXPIRE', KEYS[1], window)
 return 0
 ";
 
+/// A single Redis (or Valkey) server, or a Redis Cluster through the client's own cluster support.
+pub(super) enum Target {
+    Single(Box<Client>),
+    Cluster(Box<ClusterClient>),
+}
+
+/// A connection to the target: the connection manager of a single server (it reconnects on its
+/// own), or a cluster connection (which follows the cluster's slots and reconnects its nodes).
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
 pub(super) struct RedisStore {
-    client: Client,
-    connection: OnceCell<ConnectionManager>,
+    target: Target,
+    connection: OnceCell<Connection>,
     timeout: Duration,
     /// No connection attempt before this instant (after a failed one).
     paused_until: Mutex<Option<Instant>>,
@@ -43,9 +87,9 @@ pub(super) struct RedisStore {
 }
 
 impl RedisStore {
-    pub(super) fn new(client: Client, timeout: Duration) -> Self {
+    pub(super) fn new(target: Target, timeout: Duration) -> Self {
         Self {
-            client,
+            target,
             connection: OnceCell::new(),
             timeout,
             paused_until: Mutex::new(None),
@@ -55,7 +99,7 @@ impl RedisStore {
     }
 
     /// The connection, connecting first if need be (bounded by the timeout).
-    async fn connection(&self) -> Option<ConnectionManager> {
+    async fn connection(&self) -> Option<Connection> {
         // After a failed call, no call for a moment: an outage costs one timeout a second, not one
         // per call.
         let paused = self
@@ -74,8 +118,14 @@ impl RedisStore {
             .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
-        let connect =
-            self.connection.get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config));
+        let connect = self.connection.get_or_try_init(|| async {
+            match &self.target {
+                Target::Single(client) => {
+                    ConnectionManager::new_with_config(Client::clone(client), config).await.map(Connection::Single)
+                }
+                Target::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+            }
+        });
         self.bounded(connect).await.cloned()
     }
 
