@@ -30,8 +30,14 @@ impl RedisServer {
     }
 
     fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// A `redis-server` on `port` with `extra` arguments, once it answers `PING`.
+    fn start_with(port: u16, extra: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -256,20 +262,10 @@ impl RedisCluster {
             .map(|_| {
                 let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
                 let config = dir.0.join(format!("nodes-{port}.conf"));
-                let child = Command::new("redis-server")
-                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                    .args(["--cluster-enabled", "yes", "--cluster-config-file", config.to_str().unwrap()])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("redis-server is installed");
-                let server = RedisServer { port, child };
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while server.command(&["PING"]).is_none() {
-                    assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                server
+                RedisServer::start_with(
+                    port,
+                    &["--cluster-enabled", "yes", "--cluster-config-file", config.to_str().unwrap()],
+                )
             })
             .collect();
         let addresses: Vec<String> = nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)).collect();

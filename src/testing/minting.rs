@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::claims::{self, ActiveOrg, SessionFacts, TemplateFacts};
+use super::config::Template;
 use super::fixtures::FakeUser;
 use super::ids;
 use super::keys::{Category, SigningKey};
@@ -29,6 +30,13 @@ impl Minter {
     /// Signs JWT template token `claims` (`cat` of a template token).
     pub(crate) fn sign_template(&self, claims: &Value) -> String {
         self.key.sign(&self.key.clerk_header(Category::Template), claims)
+    }
+
+    /// A token of `template` for `user`, with `org` active, issued now.
+    pub(crate) fn template_token(&self, template: &Template, user: &FakeUser, org: Option<ActiveOrg<'_>>) -> String {
+        let facts =
+            TemplateFacts { issuer: &self.issuer, user, now_secs: now_ms() / 1000, lifetime: template.lifetime, org };
+        self.sign_template(&claims::template_claims(&template.claims, &facts))
     }
 
     /// Signs machine-to-machine token `claims` (`cat` of an M2M token).
@@ -125,17 +133,7 @@ impl State {
             self.active_org(&record.user, Some(org_id))
                 .unwrap_or_else(|| panic!("{org_id:?} is unknown or user {user_id:?} is not a member"))
         });
-        let claims = claims::template_claims(
-            &template.claims,
-            &TemplateFacts {
-                issuer: &minter.issuer,
-                user: &record.user,
-                now_secs: now_ms() / 1000,
-                lifetime: template.lifetime,
-                org,
-            },
-        );
-        minter.sign_template(&claims)
+        minter.template_token(template, &record.user, org)
     }
 }
 

@@ -4,7 +4,6 @@
 //! dropped).
 
 use super::api_error::ApiError;
-use super::claims::{self, TemplateFacts};
 use super::ids;
 use super::minting::Minter;
 use super::records::SessionStatus;
@@ -206,17 +205,8 @@ impl State {
         let record = self
             .user_by_id(&session.user_id)
             .ok_or_else(|| ApiError::SessionNotFound { session_id: session_id.to_owned() })?;
-        let claims = claims::template_claims(
-            &template.claims,
-            &TemplateFacts {
-                issuer: &minter.issuer,
-                user: &record.user,
-                now_secs: now_ms() / 1000,
-                lifetime: template.lifetime,
-                org: self.active_org(&record.user, session.active_org.as_deref()),
-            },
-        );
-        let jwt = minter.sign_template(&claims);
+        let jwt =
+            minter.template_token(template, &record.user, self.active_org(&record.user, session.active_org.as_deref()));
         self.stats.expired_token_mints += u64::from(from_expired);
         let client_token = self.answer_client_token(client_token);
         Ok(MintedToken { client_token, jwt })
