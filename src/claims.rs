@@ -1,12 +1,15 @@
 //! The verified claims of a Clerk token, as handlers read them from the request extensions.
 
+mod payload;
+
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
 use crate::clock::from_unix;
+pub(crate) use payload::{Claim, OrganizationClaim, Payload};
 
 /// The verified claims of the Clerk token a request carried.
 ///
@@ -36,6 +39,16 @@ use crate::clock::from_unix;
 pub struct ClerkClaims(Arc<Inner>);
 
 struct Inner {
+    known: KnownClaims,
+    /// The payload's JSON text, as Clerk signed it (kept as decoded: no shrinking copy).
+    json: String,
+    /// Every claim, parsed from `json` the first time a handler asks for [`ClerkClaims::claims`]
+    /// or [`ClerkClaims::get`] (verification reads only the claims it checks).
+    claims: OnceLock<Map<String, Value>>,
+}
+
+/// The claims the accessors answer, normalised, read from a [`Payload`].
+pub(crate) struct KnownClaims {
     user_id: String,
     session_id: Option<String>,
     issuer: String,
@@ -45,7 +58,24 @@ struct Inner {
     authorized_party: Option<String>,
     organization: Option<Organization>,
     session_status: Option<String>,
-    claims: Map<String, Value>,
+}
+
+impl KnownClaims {
+    /// `None` when `sub`, `iss` or `exp` is missing or of the wrong type.
+    pub(crate) fn from_payload(payload: &Payload<'_>) -> Option<Self> {
+        let text = |claim: &Claim<'_>| claim.text().map(str::to_owned);
+        Some(Self {
+            user_id: text(&payload.sub)?,
+            issuer: text(&payload.iss)?,
+            expires_at: payload.exp.number()?,
+            session_id: text(&payload.sid),
+            issued_at: payload.iat.number(),
+            not_before: payload.nbf.number(),
+            authorized_party: text(&payload.azp),
+            session_status: text(&payload.sts),
+            organization: Organization::from_payload(payload),
+        })
+    }
 }
 
 /// The organization a token is active for.
@@ -58,98 +88,101 @@ pub struct Organization {
 }
 
 impl ClerkClaims {
-    /// Claims from a verified claim set; `None` when `sub`, `iss` or `exp` is missing or of the
-    /// wrong type. The verifier checks all three before it gets here.
+    /// Claims from the JSON text of a verified payload and what was read from it.
+    pub(crate) fn new(known: KnownClaims, json: String) -> Self {
+        Self(Arc::new(Inner { known, json, claims: OnceLock::new() }))
+    }
+
+    /// Claims from a JSON payload text, read as verification reads it (for tests and fuzzing).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn from_json(json: &str) -> Option<Self> {
+        let known = KnownClaims::from_payload(&Payload::parse(json)?)?;
+        Some(Self::new(known, json.to_owned()))
+    }
+
+    /// Claims from a claim set (for tests).
+    #[cfg(test)]
     pub(crate) fn from_verified(claims: Map<String, Value>) -> Option<Self> {
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        let number = |name: &str| claims.get(name).and_then(Value::as_u64);
-        let inner = Inner {
-            user_id: text("sub")?,
-            issuer: text("iss")?,
-            expires_at: number("exp")?,
-            session_id: text("sid"),
-            issued_at: number("iat"),
-            not_before: number("nbf"),
-            authorized_party: text("azp"),
-            session_status: text("sts"),
-            organization: Organization::from_claims(&claims),
-            claims,
-        };
-        Some(Self(Arc::new(inner)))
+        Self::from_json(&Value::Object(claims).to_string())
     }
 
     /// The Clerk user id (`sub`), e.g. `user_2xDemo`.
     pub fn user_id(&self) -> &str {
-        &self.0.user_id
+        &self.0.known.user_id
     }
 
     /// The Clerk session id (`sid`); JWT template tokens have none.
     pub fn session_id(&self) -> Option<&str> {
-        self.0.session_id.as_deref()
+        self.0.known.session_id.as_deref()
     }
 
     /// The issuer (`iss`): the Clerk Frontend API URL.
     pub fn issuer(&self) -> &str {
-        &self.0.issuer
+        &self.0.known.issuer
     }
 
     /// When the token was issued (`iat`).
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.0.issued_at.map(from_unix)
+        self.0.known.issued_at.map(from_unix)
     }
 
     /// When the token expires (`exp`).
     pub fn expires_at(&self) -> SystemTime {
-        from_unix(self.0.expires_at)
+        from_unix(self.0.known.expires_at)
     }
 
     /// When the token becomes valid (`nbf`).
     pub fn not_before(&self) -> Option<SystemTime> {
-        self.0.not_before.map(from_unix)
+        self.0.known.not_before.map(from_unix)
     }
 
     /// The authorized party (`azp`): the origin of the browser that asked Clerk for the token.
     /// Tokens minted for native clients, as this layer's are, carry none.
     pub fn authorized_party(&self) -> Option<&str> {
-        self.0.authorized_party.as_deref()
+        self.0.known.authorized_party.as_deref()
     }
 
     /// The active organization, if the token is for one rather than the personal account.
     pub fn organization(&self) -> Option<&Organization> {
-        self.0.organization.as_ref()
+        self.0.known.organization.as_ref()
     }
 
     /// The session status (`sts`), e.g. `pending` for a session with tasks left.
     pub fn session_status(&self) -> Option<&str> {
-        self.0.session_status.as_deref()
+        self.0.known.session_status.as_deref()
     }
 
     /// One claim by name, e.g. a custom claim of a JWT template.
     pub fn get(&self, claim: &str) -> Option<&Value> {
-        self.0.claims.get(claim)
+        self.claims().get(claim)
     }
 
     /// All claims as Clerk signed them.
+    ///
+    /// The claim set is parsed from the token's payload the first time this (or
+    /// [`get`](Self::get)) is called for a token, and shared by every later request with the
+    /// same token.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        // The payload was read as one JSON object when it was verified, so this parse succeeds.
+        self.0.claims.get_or_init(|| serde_json::from_str(&self.0.json).unwrap_or_default())
     }
 
     pub(crate) fn expires_at_secs(&self) -> u64 {
-        self.0.expires_at
+        self.0.known.expires_at
     }
 
     pub(crate) fn not_before_secs(&self) -> Option<u64> {
-        self.0.not_before
+        self.0.known.not_before
     }
 }
 
 impl fmt::Debug for ClerkClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClerkClaims")
-            .field("user_id", &self.0.user_id)
-            .field("session_id", &self.0.session_id)
-            .field("organization", &self.0.organization)
-            .field("expires_at", &self.0.expires_at)
+            .field("user_id", &self.0.known.user_id)
+            .field("session_id", &self.0.known.session_id)
+            .field("organization", &self.0.known.organization)
+            .field("expires_at", &self.0.known.expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -189,44 +222,35 @@ impl Organization {
     }
 
     /// As Clerk's `jwtPayloadParser` does: the version claim `v` decides the format.
-    fn from_claims(claims: &Map<String, Value>) -> Option<Self> {
-        if claims.get("v").and_then(Value::as_u64) != Some(2) {
-            return Self::from_v1(claims);
+    fn from_payload(payload: &Payload<'_>) -> Option<Self> {
+        if payload.v.number() != Some(2) {
+            return Self::from_v1(payload);
         }
-        match claims.get("o") {
-            Some(Value::Object(o)) => Self::from_v2(o, claims.get("fea").and_then(Value::as_str)),
-            _ => None,
+        match &payload.o {
+            OrganizationClaim::Object { id, slg, rol, per, fpm } => {
+                // v2: `per` names the permissions, `fpm` holds one bit mask (least significant
+                // bit = first permission) per organization feature in `fea`.
+                let permissions = match (per.non_empty_text(), fpm.non_empty_text()) {
+                    (Some(per), Some(fpm)) => v2_permissions(payload.fea.text().unwrap_or(""), per, fpm),
+                    _ => Vec::new(),
+                };
+                Some(Self {
+                    id: id.non_empty_text()?.to_owned(),
+                    slug: slg.non_empty_text().map(str::to_owned),
+                    role: rol.non_empty_text().map(with_org_prefix),
+                    permissions,
+                })
+            }
+            OrganizationClaim::NotAnObject => None,
         }
     }
 
-    /// v2: `o: {id, slg, rol, per, fpm}`; `per` names the permissions, `fpm` holds one bit mask
-    /// (least significant bit = first permission) per organization feature in `fea`.
-    fn from_v2(o: &Map<String, Value>, features: Option<&str>) -> Option<Self> {
-        let text = |name: &str| o.get(name).and_then(Value::as_str).filter(|value| !value.is_empty());
-        let permissions = match (text("per"), text("fpm")) {
-            (Some(per), Some(fpm)) => v2_permissions(features.unwrap_or(""), per, fpm),
-            _ => Vec::new(),
-        };
+    fn from_v1(payload: &Payload<'_>) -> Option<Self> {
         Some(Self {
-            id: text("id")?.to_owned(),
-            slug: text("slg").map(str::to_owned),
-            role: text("rol").map(with_org_prefix),
-            permissions,
-        })
-    }
-
-    fn from_v1(claims: &Map<String, Value>) -> Option<Self> {
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).filter(|value| !value.is_empty());
-        let permissions = claims
-            .get("org_permissions")
-            .and_then(Value::as_array)
-            .map(|permissions| permissions.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default();
-        Some(Self {
-            id: text("org_id")?.to_owned(),
-            slug: text("org_slug").map(str::to_owned),
-            role: text("org_role").map(with_org_prefix),
-            permissions,
+            id: payload.org_id.non_empty_text()?.to_owned(),
+            slug: payload.org_slug.non_empty_text().map(str::to_owned),
+            role: payload.org_role.non_empty_text().map(with_org_prefix),
+            permissions: payload.org_permissions.0.iter().map(|permission| permission.clone().into_owned()).collect(),
         })
     }
 }

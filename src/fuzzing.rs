@@ -38,13 +38,15 @@ pub fn bearer_and_jose_header(value: &[u8]) -> bool {
     }
 }
 
-/// Verified claims, normalised (v1 and v2 organization claims). Returns whether they were
-/// accepted as claims.
+/// Verified claims, read as verification reads a payload and normalised (v1 and v2
+/// organization claims). Returns whether they were accepted as claims.
 pub fn claims(json: &[u8]) -> bool {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(json) else { return false };
-    match crate::claims::ClerkClaims::from_verified(map) {
+    let Ok(json) = std::str::from_utf8(json) else { return false };
+    match crate::claims::ClerkClaims::from_json(json) {
         Some(claims) => {
             let _ = (claims.user_id(), claims.organization().map(|org| org.permissions().len()), claims.expires_at());
+            // Every payload read as claims is one JSON object, so the full claim set parses.
+            assert!(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json).is_ok());
             true
         }
         None => false,

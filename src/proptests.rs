@@ -293,6 +293,19 @@ proptest! {
         }
     }
 
+    /// The in-place split of bodies with nothing to decode reads every body exactly as
+    /// `form_urlencoded::parse` does.
+    #[test]
+    fn form_pairs_are_read_as_form_urlencoded_reads_them(body in prop_oneof![
+        text(64),
+        regex("((grant_type|client_id|scope|%[0-9a-fA-F]{2}|[a-z_+ ])*(=[a-z_%+=]*)?&{0,2}){0,5}"),
+        regex("[a-z=&]{0,40}"),
+    ]) {
+        let ours: Vec<_> = form::Pairs::of(&body).collect();
+        let theirs: Vec<_> = form_urlencoded::parse(body.as_bytes()).collect();
+        prop_assert_eq!(ours, theirs, "{:?}", body);
+    }
+
     /// `grant_type=client_credentials` with any other parameters in any order, each name however
     /// escaped, and `client_id`/`client_secret` at most once: accepted, with those two decoded.
     #[test]
@@ -574,10 +587,14 @@ proptest! {
         let required = map.get("sub").is_some_and(Value::is_string)
             && map.get("iss").is_some_and(Value::is_string)
             && map.get("exp").and_then(Value::as_u64).is_some();
-        let claims = ClerkClaims::from_verified(map.clone());
+        // The payload as it is signed: JSON text, read by verification in one pass.
+        let payload = Value::Object(map.clone()).to_string();
+        let claims = ClerkClaims::from_json(&payload);
         prop_assert_eq!(claims.is_some(), required);
         let Some(claims) = claims else { return Ok(()) };
-        prop_assert_eq!(claims.claims(), &map);
+        // Nothing dropped: every claim, as a JSON parser reads the payload.
+        let parsed: Map<String, Value> = serde_json::from_str(&payload).unwrap();
+        prop_assert_eq!(claims.claims(), &parsed);
         prop_assert_eq!(Some(claims.user_id()), map["sub"].as_str());
         prop_assert_eq!(Some(claims.issuer()), map["iss"].as_str());
         let _ = (claims.expires_at(), claims.issued_at(), claims.not_before(), claims.session_id(), claims.authorized_party());
@@ -594,6 +611,38 @@ proptest! {
                     prop_assert!(org.has_permission(permission) && org.has_permission(bare), "{permission}");
                 }
             }
+        }
+    }
+
+    /// The one-pass payload reader tells each claim the rules read apart exactly as a
+    /// `serde_json::Value` of the same payload does: absent, a non-negative integer, a string,
+    /// or something else.
+    #[test]
+    fn the_payload_reader_sees_what_a_json_value_sees(map in claim_set()) {
+        use crate::claims::{Claim, Payload};
+        let text = Value::Object(map.clone()).to_string();
+        let payload = Payload::parse(&text).expect("one JSON object");
+        let seen = |claim: &Claim<'_>| match claim {
+            Claim::Absent => "absent".to_owned(),
+            Claim::Number(number) => format!("number {number}"),
+            Claim::Text(text) => format!("text {text}"),
+            Claim::Other => "other".to_owned(),
+        };
+        let value = |name: &str| match map.get(name) {
+            None => "absent".to_owned(),
+            Some(value) => match (value.as_u64(), value.as_str()) {
+                (Some(number), _) => format!("number {number}"),
+                (_, Some(text)) => format!("text {text}"),
+                _ => "other".to_owned(),
+            },
+        };
+        for (name, claim) in [
+            ("exp", &payload.exp), ("nbf", &payload.nbf), ("iat", &payload.iat), ("iss", &payload.iss),
+            ("sub", &payload.sub), ("sid", &payload.sid), ("azp", &payload.azp), ("sts", &payload.sts),
+            ("v", &payload.v), ("fea", &payload.fea), ("org_id", &payload.org_id),
+            ("org_slug", &payload.org_slug), ("org_role", &payload.org_role),
+        ] {
+            prop_assert_eq!(seen(claim), value(name), "{}", name);
         }
     }
 

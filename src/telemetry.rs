@@ -12,8 +12,9 @@
 //! | `clerk_basic_auth_clerk_call_seconds` | histogram | `call`: `fapi_sign_in`, `fapi_touch`, `fapi_tokens`, `fapi_jwks`, `bapi_users`, `bapi_verify_password`, `bapi_sign_in_tokens`; `outcome`: `ok`, `error` |
 
 //!
-//! The two counters on the hot paths (cached token requests, remembered tokens) are registered
-//! with the recorder once, at their first use: install the recorder before the first request.
+//! The counters on the hot paths (cached token requests, remembered and newly verified tokens)
+//! are registered with the recorder once, at their first use: install the recorder before the
+//! first request.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -61,8 +62,12 @@ pub(crate) fn remembered_token() {
         .increment(1);
 }
 
-pub(crate) fn verified_token(result: &'static str) {
-    metrics::counter!("clerk_basic_auth_verified_tokens_total", "result" => result).increment(1);
+/// A token verified on first sight: once per token, and every request when the cache is off.
+pub(crate) fn newly_verified_token() {
+    static VERIFIED: OnceLock<Counter> = OnceLock::new();
+    VERIFIED
+        .get_or_init(|| metrics::counter!("clerk_basic_auth_verified_tokens_total", "result" => "verified"))
+        .increment(1);
 }
 
 pub(crate) fn clerk_call(call: &'static str, ok: bool, took: Duration) {

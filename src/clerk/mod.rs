@@ -7,6 +7,7 @@ pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod fapi;
 pub(crate) mod frontend_api;
+pub(crate) mod local_key;
 pub(crate) mod sessions;
 pub(crate) mod sign_in;
 pub(crate) mod store;

@@ -20,6 +20,7 @@ use tracing::{debug, info, trace, warn};
 use super::credentials::Credentials;
 use super::error::{ClerkError, Meaning};
 use super::fapi::{ClientToken, FapiClient, SignedIn};
+use super::local_key::{LocalKey, LocalKeys};
 use super::sign_in::{Attempt, Recheck, SignInMethod};
 use super::store::{CredentialKey, Lease, Store, StoredSession};
 use super::throttle::{Backoff, Holds, Settle, SlidingWindow};
@@ -214,13 +215,16 @@ pub(crate) struct Sessions {
     template: Option<String>,
     refresh_margin: Duration,
     password_recheck: Duration,
-    /// Names credentials, fingerprints identifiers, and (when shared) holds what replicas share.
+    /// Names credentials for what replicas share, fingerprints identifiers, and (when shared)
+    /// holds what replicas share.
     store: Store,
+    /// Names credentials in this process's memory (`live`, `attempts`), on every request.
+    local_keys: LocalKeys,
     /// Credentials with a Clerk session.
-    live: Cache<CredentialKey, Arc<Slot>>,
+    live: Cache<LocalKey, Arc<Slot>>,
     /// Credentials being signed in, or whose sign-in failed: apart from `live`, so a flood of
     /// made-up credentials cannot push out the sessions of real clients.
-    attempts: Cache<CredentialKey, Arc<Slot>>,
+    attempts: Cache<LocalKey, Arc<Slot>>,
     /// Failed sign-ins per subject (this replica's; the shared store's when there is one).
     failures: SlidingWindow,
     /// Sign-in attempts per client address, for credentials not known to be good: a burst
@@ -288,6 +292,7 @@ impl Sessions {
             refresh_margin: settings.refresh_margin,
             password_recheck: settings.password_recheck,
             store,
+            local_keys: LocalKeys::random(),
             live: Cache::new(settings.capacity.max(1)),
             attempts: Cache::new(settings.capacity.max(1)),
             failures: SlidingWindow::new(settings.failure_limit, settings.failure_window, settings.capacity),
@@ -306,8 +311,8 @@ impl Sessions {
         credentials: Credentials,
         source: Option<IpAddr>,
     ) -> Result<Arc<AccessToken>, SessionError> {
-        let key = self.key(&credentials);
-        let slot = self.slot(&key);
+        let local = self.local_keys.name(&credentials);
+        let slot = self.slot(&local);
         let seen = slot.generation.load(Ordering::Acquire);
         if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
@@ -318,7 +323,7 @@ impl Sessions {
             Box::pin(slot.remembered_refusal()).await
         } else {
             // Boxed, so the cache hit above does not carry the renewal's state in its future.
-            Box::pin(self.join_or_renew(key, slot, seen, Caller { credentials, source })).await
+            Box::pin(self.join_or_renew(local, slot, seen, Caller { credentials, source })).await
         };
         telemetry::token_request(if renewed.is_ok() { "renewed" } else { "refused" });
         renewed
@@ -327,7 +332,7 @@ impl Sessions {
     /// Waits for the renewal in flight, or starts one.
     async fn join_or_renew(
         self: &Arc<Self>,
-        key: CredentialKey,
+        local: LocalKey,
         slot: Arc<Slot>,
         seen: u64,
         caller: Caller,
@@ -340,22 +345,24 @@ impl Sessions {
         // The renewal runs on its own task: a caller that gives up does not abandon a sign-in
         // half-way (which would leave Clerk a session nobody uses), and the next caller finds it.
         let sessions = Arc::clone(self);
-        tokio::spawn(async move { sessions.renew(key, &slot, flight, &caller).await })
+        tokio::spawn(async move { sessions.renew(local, &slot, flight, &caller).await })
             .await
             .unwrap_or(Err(SessionError::Internal))
     }
 
+    /// The name of a credential in what replicas share (and in the failure and known-good
+    /// bookkeeping): a keyed HMAC, computed only when the local cache has no answer.
     fn key(&self, credentials: &Credentials) -> CredentialKey {
         self.store.credential_key(credentials)
     }
 
     /// The credential's slot: its live session, or the slot its sign-in attempts share.
-    fn slot(&self, key: &CredentialKey) -> Arc<Slot> {
-        if let Some(slot) = self.live.get(key) {
+    fn slot(&self, local: &LocalKey) -> Arc<Slot> {
+        if let Some(slot) = self.live.get(local) {
             return slot;
         }
         let fresh = || Ok::<_, Infallible>(Arc::default());
-        self.attempts.get_or_insert_with(key, fresh).unwrap_or_else(|never| match never {})
+        self.attempts.get_or_insert_with(local, fresh).unwrap_or_else(|never| match never {})
     }
 
     /// A keyed fingerprint of an identifier, for log lines about failures: a client that sends
@@ -367,17 +374,18 @@ impl Sessions {
 
     async fn renew(
         &self,
-        key: CredentialKey,
+        local: LocalKey,
         slot: &Arc<Slot>,
         mut flight: tokio::sync::OwnedMutexGuard<Flight>,
         caller: &Caller,
     ) -> Result<Arc<AccessToken>, SessionError> {
+        let key = self.key(&caller.credentials);
         let outcome = self.renew_in(&mut flight, caller, &key).await.map(Arc::new);
         match &outcome {
             Ok(token) => {
                 slot.token.store(Some(Arc::clone(token)));
                 slot.refused_until.store(None);
-                self.live.insert(key, Arc::clone(slot));
+                self.live.insert(local, Arc::clone(slot));
             }
             Err(SessionError::Clerk(error)) if matches!(error.meaning(), Meaning::UserStep | Meaning::Deployment) => {
                 slot.refused_until.store(Instant::now().checked_add(REFUSAL_MEMORY).map(Arc::new));

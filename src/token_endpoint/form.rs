@@ -18,8 +18,16 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The media type of a token request.
+const FORM: &[u8] = b"application/x-www-form-urlencoded";
+
 pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), TokenError> {
-    let value = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let value = headers.get(CONTENT_TYPE);
+    // What nearly every client sends, as it is: nothing to split or compare case-insensitively.
+    if value.is_some_and(|value| value.as_bytes() == FORM) {
+        return Ok(());
+    }
+    let value = value.and_then(|value| value.to_str().ok()).unwrap_or("");
     let mut parts = value.split(';').map(str::trim);
     let is_form = parts.next().is_some_and(|media| media.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     let charset_ok = parts.all(|param| match param.split_once('=') {
@@ -66,11 +74,11 @@ pub(crate) struct TokenForm<'a> {
 /// Reads a UTF-8 form body: `grant_type=client_credentials` exactly once, each parameter at most
 /// once (RFC 6749 §3.2).
 pub(crate) fn parse(body: &[u8]) -> Result<TokenForm<'_>, TokenError> {
-    if std::str::from_utf8(body).is_err() {
+    let Ok(body) = std::str::from_utf8(body) else {
         return Err(TokenError::BodyUnreadable);
-    }
+    };
     let (mut grant_type, mut client_id, mut client_secret) = (None, None, None);
-    for (name, value) in form_urlencoded::parse(body) {
+    for (name, value) in Pairs::of(body) {
         let (slot, name) = match name.as_ref() {
             "grant_type" => (&mut grant_type, "grant_type"),
             "client_id" => (&mut client_id, "client_id"),
@@ -85,6 +93,39 @@ pub(crate) fn parse(body: &[u8]) -> Result<TokenForm<'_>, TokenError> {
         None => Err(TokenError::MissingGrantType),
         Some(grant_type) if grant_type == "client_credentials" => Ok(TokenForm { client_id, client_secret }),
         Some(_) => Err(TokenError::UnsupportedGrantType),
+    }
+}
+
+/// The name-value pairs of a form body, as `form_urlencoded::parse` reads them (pairs split on
+/// `&`, empty ones skipped, name and value split on the first `=`). A body with nothing to decode,
+/// no `%` and no `+`, as `grant_type=client_credentials` is, is split in place.
+pub(crate) enum Pairs<'a> {
+    Plain(std::str::Split<'a, char>),
+    Encoded(form_urlencoded::Parse<'a>),
+}
+
+impl<'a> Pairs<'a> {
+    pub(crate) fn of(body: &'a str) -> Self {
+        if body.contains(['%', '+']) {
+            Self::Encoded(form_urlencoded::parse(body.as_bytes()))
+        } else {
+            Self::Plain(body.split('&'))
+        }
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (Cow<'a, str>, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Plain(pairs) => {
+                let pair = pairs.find(|pair| !pair.is_empty())?;
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                Some((Cow::Borrowed(name), Cow::Borrowed(value)))
+            }
+            Self::Encoded(pairs) => pairs.next(),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ pub(super) struct VerifiedTokens {
 /// A token that passed verification.
 struct VerifiedToken {
     claims: ClerkClaims,
-    kid: Option<String>,
+    kid: Option<Box<str>>,
 }
 
 impl VerifiedTokens {
@@ -43,8 +43,8 @@ impl VerifiedTokens {
     }
 
     /// Remembers a token that just passed verification with the key `kid`.
-    pub(super) fn insert(&self, token: &str, claims: ClerkClaims, kid: Option<String>) {
-        self.cache.insert(Box::from(token), Arc::new(VerifiedToken { claims, kid }));
+    pub(super) fn insert(&self, token: &str, claims: ClerkClaims, kid: Option<&str>) {
+        self.cache.insert(Box::from(token), Arc::new(VerifiedToken { claims, kid: kid.map(Box::from) }));
     }
 
     #[cfg(test)]

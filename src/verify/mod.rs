@@ -6,16 +6,16 @@
 mod cache;
 pub(crate) mod jwks;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::auth_error::AuthError;
-use crate::claims::ClerkClaims;
+use crate::claims::{Claim, ClerkClaims, KnownClaims, Payload};
 use crate::clock::unix_now;
 use crate::telemetry;
 use cache::VerifiedTokens;
@@ -93,13 +93,14 @@ impl Verifier {
             telemetry::remembered_token();
             return Verdict::Verified(claims);
         }
-        let header = match self.header(token) {
+        let mut buffer = [0; HEADER_BUFFER];
+        let header = match self.header(token, &mut buffer) {
             Ok(header) => header,
             Err(error) => return Verdict::Refused(error),
         };
         match keys.get(header.kid.as_deref()) {
             Some(key) => match self.check(token, key) {
-                Ok(claims) => Verdict::Verified(self.remember(token, claims, header.kid)),
+                Ok(claims) => Verdict::Verified(self.remember(token, claims, header.kid.as_deref())),
                 Err(error) => Verdict::Refused(error),
             },
             // No `kid` can match a published key; there is nothing to fetch.
@@ -111,11 +112,14 @@ impl Verifier {
     /// Verifies `token`, fetching Clerk's keys first when it names one not at hand (at most once
     /// per refetch interval, shared with concurrent callers).
     pub(crate) async fn verify_fetching_keys(self: Arc<Self>, token: String) -> Result<ClerkClaims, AuthError> {
-        let header = self.header(&token)?;
-        match self.keys.key_after_refetch(header.kid.as_deref()).await {
+        let kid = {
+            let mut buffer = [0; HEADER_BUFFER];
+            self.header(&token, &mut buffer)?.kid.map(Cow::into_owned)
+        };
+        match self.keys.key_after_refetch(kid.as_deref()).await {
             Ok(Some(key)) => {
                 let claims = self.check(&token, &key)?;
-                Ok(self.remember(&token, claims, header.kid))
+                Ok(self.remember(&token, claims, kid.as_deref()))
             }
             Ok(None) => Err(AuthError::UnknownKey),
             Err(jwks::KeysUnavailable) => Err(AuthError::KeysUnavailable),
@@ -125,8 +129,8 @@ impl Verifier {
     /// The JOSE header, with the token category policy: machine (M2M) tokens are never user
     /// sessions; JWT template tokens only where the layer hands them out; session tokens, tokens
     /// of instances that stamp no category, and tokens without `cat` as usual.
-    fn header(&self, token: &str) -> Result<Header, AuthError> {
-        let header = Header::parse(token)?;
+    fn header<'b>(&self, token: &str, buffer: &'b mut [u8; HEADER_BUFFER]) -> Result<Header<'b>, AuthError> {
+        let header = Header::parse(token, buffer)?;
         match header.cat.as_deref() {
             None | Some(CATEGORY_SESSION | CATEGORY_IGNORE) => Ok(header),
             Some(CATEGORY_TEMPLATE) if self.accept_template_tokens => Ok(header),
@@ -134,56 +138,71 @@ impl Verifier {
         }
     }
 
-    /// The signature (RS256 with a key parsed once), then the claims, parsed once, by the rules
-    /// of Clerk's backend SDK: `exp` required and not past, `nbf` and `iat` not in the future (each
-    /// with the leeway), `iss` the instance's, `sub` a string, `azp` in the allow-list when there
-    /// is one, no machine `sub`, no `pending` session unless allowed.
+    /// The signature (RS256 with a key parsed once), then the claims, read in one pass, by the
+    /// rules of Clerk's backend SDK: `exp` required and not past, `nbf` and `iat` not in the
+    /// future (each with the leeway), `iss` the instance's, `sub` a string, `azp` in the
+    /// allow-list when there is one, no machine `sub`, no `pending` session unless allowed.
     fn check(&self, token: &str, key: &VerifyKey) -> Result<ClerkClaims, AuthError> {
         let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
         let (_, payload) = signing_input.split_once('.').ok_or(AuthError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| AuthError::Malformed)?;
-        if !key.verifies(signing_input.as_bytes(), &signature) {
+        // RS256 signatures are as long as the modulus: at most 8192 bits, the largest key that
+        // verification accepts, so a longer one is refused before any work.
+        let mut signature_bytes = [0; MAX_SIGNATURE];
+        if signature.len() > MAX_SIGNATURE * 4 / 3 + 1 {
+            return Err(AuthError::Malformed);
+        }
+        let length = URL_SAFE_NO_PAD.decode_slice(signature, &mut signature_bytes).map_err(|_| AuthError::Malformed)?;
+        if !key.verifies(signing_input.as_bytes(), &signature_bytes[..length]) {
             return Err(AuthError::BadSignature);
         }
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| AuthError::Malformed)?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| AuthError::Malformed)?;
-        let now = unix_now();
-        let time = |name: &'static str| match claims.get(name) {
-            None => Ok(None),
-            Some(value) => value.as_u64().map(Some).ok_or(AuthError::MissingClaim(name)),
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| AuthError::Malformed)?;
+        let json = String::from_utf8(json).map_err(|_| AuthError::Malformed)?;
+        let known = {
+            let claims = Payload::parse(&json).ok_or(AuthError::Malformed)?;
+            self.check_claims(&claims)?;
+            KnownClaims::from_payload(&claims).ok_or(AuthError::MissingClaim("sub"))?
         };
-        let exp = time("exp")?.ok_or(AuthError::MissingClaim("exp"))?;
+        Ok(ClerkClaims::new(known, json))
+    }
+
+    fn check_claims(&self, claims: &Payload<'_>) -> Result<(), AuthError> {
+        let now = unix_now();
+        let time = |claim: &Claim<'_>, name: &'static str| match claim {
+            Claim::Absent => Ok(None),
+            claim => claim.number().map(Some).ok_or(AuthError::MissingClaim(name)),
+        };
+        let exp = time(&claims.exp, "exp")?.ok_or(AuthError::MissingClaim("exp"))?;
         if exp.saturating_add(self.leeway) < now {
             return Err(AuthError::Expired);
         }
-        if time("nbf")?.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+        if time(&claims.nbf, "nbf")?.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
             return Err(AuthError::NotYetValid);
         }
-        if time("iat")?.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
+        if time(&claims.iat, "iat")?.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(AuthError::IssuedInFuture);
         }
-        match claims.get("iss") {
-            Some(Value::String(iss)) if *iss == self.issuer => {}
-            Some(Value::String(_)) => return Err(AuthError::WrongIssuer),
-            _ => return Err(AuthError::MissingClaim("iss")),
+        match claims.iss.text() {
+            Some(iss) if iss == self.issuer => {}
+            Some(_) => return Err(AuthError::WrongIssuer),
+            None => return Err(AuthError::MissingClaim("iss")),
         }
         if !self.authorized_parties.is_empty() {
-            let azp = claims.get("azp").and_then(Value::as_str);
+            let azp = claims.azp.text();
             if !azp.is_some_and(|azp| self.authorized_parties.iter().any(|allowed| allowed == azp)) {
                 return Err(AuthError::WrongAuthorizedParty);
             }
         }
-        if claims.get("sub").and_then(Value::as_str).is_some_and(|sub| sub.starts_with("mch_")) {
+        if claims.sub.text().is_some_and(|sub| sub.starts_with("mch_")) {
             return Err(AuthError::NotASessionToken);
         }
-        if self.reject_pending && claims.get("sts").and_then(Value::as_str) == Some("pending") {
+        if self.reject_pending && claims.sts.text() == Some("pending") {
             return Err(AuthError::SessionPending);
         }
-        ClerkClaims::from_verified(claims).ok_or(AuthError::MissingClaim("sub"))
+        Ok(())
     }
 
-    fn remember(&self, token: &str, claims: ClerkClaims, kid: Option<String>) -> ClerkClaims {
-        telemetry::verified_token("verified");
+    fn remember(&self, token: &str, claims: ClerkClaims, kid: Option<&str>) -> ClerkClaims {
+        telemetry::newly_verified_token();
         if let Some(verified) = &self.verified {
             verified.insert(token, claims.clone(), kid);
         }
@@ -195,7 +214,7 @@ impl Verifier {
 /// it, before any key is looked up.
 #[cfg(fuzzing)]
 pub(crate) fn check_header(token: &str) -> Result<(), AuthError> {
-    Header::parse(token).map(drop)
+    Header::parse(token, &mut [0; HEADER_BUFFER]).map(drop)
 }
 
 /// `cat` of a session token.
@@ -205,27 +224,39 @@ const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
 /// `cat` stamped on every token by instances that opt out of categories.
 const CATEGORY_IGNORE: &str = "cl_I7d4PD111III";
 
-/// The JOSE header fields the rules look at, read before any key is looked up.
+/// The largest RS256 signature: an 8192-bit modulus.
+const MAX_SIGNATURE: usize = 1024;
+/// Room for a decoded JOSE header on the stack (Clerk's are under 100 bytes); a longer header
+/// is refused as malformed.
+const HEADER_BUFFER: usize = 512;
+
+/// The JOSE header fields the rules look at, read before any key is looked up; strings are
+/// borrowed from the decoded header unless they hold escapes.
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
     /// Clerk's token category (`@clerk/backend` `tokens/jwtCategories.ts`).
-    #[serde(default)]
-    cat: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
+    #[serde(default, borrow)]
+    cat: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
 }
 
-impl Header {
-    fn parse(token: &str) -> Result<Self, AuthError> {
+impl<'a> Header<'a> {
+    /// The header of `token`, decoded into `buffer`.
+    fn parse(token: &str, buffer: &'a mut [u8; HEADER_BUFFER]) -> Result<Self, AuthError> {
         let mut parts = token.split('.');
         let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(AuthError::Malformed);
         };
-        let json = URL_SAFE_NO_PAD.decode(header).map_err(|_| AuthError::Malformed)?;
-        let header: Self = serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)?;
+        if header.len() > HEADER_BUFFER * 4 / 3 {
+            return Err(AuthError::Malformed);
+        }
+        let length = URL_SAFE_NO_PAD.decode_slice(header, buffer).map_err(|_| AuthError::Malformed)?;
+        let header: Self = serde_json::from_slice(&buffer[..length]).map_err(|_| AuthError::Malformed)?;
         if header.alg != "RS256" {
             return Err(AuthError::UnsupportedAlgorithm);
         }
@@ -246,7 +277,10 @@ mod tests {
 
     #[test]
     fn only_rs256_with_typ_jwt_passes_the_header_rules() {
-        let header = |json: &str| Header::parse(&token_with_header(json)).map(|header| header.kid);
+        let header = |json: &str| {
+            Header::parse(&token_with_header(json), &mut [0; HEADER_BUFFER])
+                .map(|header| header.kid.map(Cow::into_owned))
+        };
         assert_eq!(
             header(r#"{"alg":"RS256","typ":"JWT","kid":"ins_1","cat":"cl_B7d4PD111AAA"}"#),
             Ok(Some("ins_1".into()))
@@ -258,9 +292,9 @@ mod tests {
         }
         assert_eq!(header(r#"{"alg":"RS256","typ":"at+jwt"}"#), Err(AuthError::UnsupportedType));
         assert_eq!(header(r#"{"typ":"JWT"}"#), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("a.b").map(|_| ()), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("a.b.c.d").map(|_| ()), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("!!!.e30.c2ln").map(|_| ()), Err(AuthError::Malformed));
+        assert_eq!(Header::parse("a.b", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
+        assert_eq!(Header::parse("a.b.c.d", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
+        assert_eq!(Header::parse("!!!.e30.c2ln", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
     }
 
     #[cfg(feature = "test-util")]
