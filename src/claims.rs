@@ -268,7 +268,11 @@ fn v2_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
     for (feature, mask) in org_features.zip(masks) {
         for (bit, permission) in permissions.iter().enumerate().take(64) {
             if mask & (1 << bit) != 0 {
-                granted.push(format!("org:{feature}:{permission}"));
+                let mut name = String::with_capacity(5 + feature.len() + permission.len());
+                for part in ["org:", feature, ":", permission] {
+                    name.push_str(part);
+                }
+                granted.push(name);
             }
         }
     }
@@ -277,7 +281,10 @@ fn v2_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
 
 fn with_org_prefix(value: &str) -> String {
     let bare = value.trim_start_matches("org:");
-    format!("org:{bare}")
+    let mut prefixed = String::with_capacity(4 + bare.len());
+    prefixed.push_str("org:");
+    prefixed.push_str(bare);
+    prefixed
 }
 
 #[cfg(test)]

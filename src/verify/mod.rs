@@ -145,14 +145,18 @@ impl Verifier {
     fn check(&self, token: &str, key: &VerifyKey) -> Result<ClerkClaims, AuthError> {
         let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
         let (_, payload) = signing_input.split_once('.').ok_or(AuthError::Malformed)?;
-        // RS256 signatures are as long as the modulus: at most 8192 bits, the largest key that
-        // verification accepts, so a longer one is refused before any work.
-        let mut signature_bytes = [0; MAX_SIGNATURE];
-        if signature.len() > MAX_SIGNATURE * 4 / 3 + 1 {
-            return Err(AuthError::Malformed);
-        }
-        let length = URL_SAFE_NO_PAD.decode_slice(signature, &mut signature_bytes).map_err(|_| AuthError::Malformed)?;
-        if !key.verifies(signing_input.as_bytes(), &signature_bytes[..length]) {
+        // RS256 signatures are as long as the modulus: up to 4096 bits on the stack, longer ones
+        // (up to 8192 bits, the largest key verification accepts) on the heap.
+        let mut stack = [0; STACK_SIGNATURE];
+        let heap;
+        let signature = if signature.len() <= STACK_SIGNATURE * 4 / 3 {
+            let length = URL_SAFE_NO_PAD.decode_slice(signature, &mut stack).map_err(|_| AuthError::Malformed)?;
+            &stack[..length]
+        } else {
+            heap = URL_SAFE_NO_PAD.decode(signature).map_err(|_| AuthError::Malformed)?;
+            &heap[..]
+        };
+        if !key.verifies(signing_input.as_bytes(), signature) {
             return Err(AuthError::BadSignature);
         }
         let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| AuthError::Malformed)?;
@@ -224,8 +228,8 @@ const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
 /// `cat` stamped on every token by instances that opt out of categories.
 const CATEGORY_IGNORE: &str = "cl_I7d4PD111III";
 
-/// The largest RS256 signature: an 8192-bit modulus.
-const MAX_SIGNATURE: usize = 1024;
+/// The longest RS256 signature decoded on the stack: a 4096-bit modulus (Clerk's are 2048).
+const STACK_SIGNATURE: usize = 512;
 /// Room for a decoded JOSE header on the stack (Clerk's are under 100 bytes); a longer header
 /// is refused as malformed.
 const HEADER_BUFFER: usize = 512;
@@ -322,6 +326,51 @@ mod tests {
         let refused = format!("{first}x");
         assert!(matches!(verifier.verify_now(&refused), Verdict::Refused(_)));
         assert!(!cache.contains(&refused), "refused tokens are not remembered");
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn signatures_of_any_rsa_size_are_decoded_and_checked_not_refused_as_malformed() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let verifier = verifier(&clerk, 0);
+        let token = clerk.session_token("user_1", None);
+        let (signed, _) = token.rsplit_once('.').unwrap();
+        // 2048, 4096 (the last on the stack) and 8192 bits: a wrong signature, decoded and checked.
+        for bytes in [256, 512, 1024] {
+            let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(vec![7u8; bytes]));
+            assert!(matches!(verifier.verify_now(&forged), Verdict::Refused(AuthError::BadSignature)), "{bytes}");
+        }
+        let not_base64 = format!("{signed}.{}", "*".repeat(700));
+        assert!(matches!(verifier.verify_now(&not_base64), Verdict::Refused(AuthError::Malformed)));
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn both_ways_in_refuse_forged_expired_and_foreign_tokens_alike() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let verifier = Arc::new(verifier(&clerk, 100));
+        let now = unix_now();
+        let claims = |iss: &str, exp: u64| serde_json::json!({"sub": "user_1", "sid": "sess_1", "iss": iss, "iat": now - 60, "exp": exp});
+        let good = clerk.sign_claims(claims(clerk.url(), now + 60));
+        let (signed, _) = good.rsplit_once('.').unwrap();
+        let (_, rest) = good.split_once('.').unwrap();
+        let cases = [
+            (format!("{signed}.{}", URL_SAFE_NO_PAD.encode([0u8; 256])), AuthError::BadSignature),
+            (clerk.sign_claims(claims(clerk.url(), now - 3600)), AuthError::Expired),
+            (clerk.sign_claims(claims("https://other.example.com", now + 60)), AuthError::WrongIssuer),
+            (format!("{}.{rest}", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#)), AuthError::UnsupportedAlgorithm),
+            ("garbage".to_owned(), AuthError::Malformed),
+        ];
+        for (token, expected) in cases {
+            let now = match verifier.verify_now(&token) {
+                Verdict::Refused(error) => error,
+                _ => panic!("{expected:?} was not refused with the keys at hand"),
+            };
+            let fetching = Arc::clone(&verifier).verify_fetching_keys(token.clone()).await.err();
+            assert_eq!((now, fetching), (expected.clone(), Some(expected)));
+        }
+        assert!(matches!(verifier.verify_now(&good), Verdict::Verified(_)));
+        assert!(Arc::clone(&verifier).verify_fetching_keys(good).await.is_ok());
     }
 
     #[cfg(feature = "test-util")]
