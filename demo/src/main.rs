@@ -1,7 +1,7 @@
 //! An iLEAP / PACT demo server on axum, protected by `ClerkBasicAuthLayer`.
 //!
 //! ```text
-//! cargo run --example axum_demo
+//! cargo run -p demo
 //! ```
 //!
 //! With no Clerk configured it starts the crate's fake Clerk on loopback with the demo user
@@ -19,7 +19,8 @@
 //! `BIND_ADDR` sets the address (default `127.0.0.1:8080`); the demo binds it before anything
 //! else and, when it is taken, says so in one line and exits with status 1.
 //!
-//! Replicas: `CLERK_SESSION_STORE_URL` (or `REDIS_URL`) and `CLERK_SESSION_STORE_SECRET` put the
+//! Replicas (built with `--features redis`, so the plain demo does not compile a Redis client):
+//! `CLERK_SESSION_STORE_URL` (or `REDIS_URL`) and `CLERK_SESSION_STORE_SECRET` put the
 //! sessions, failure budgets and backoffs in Redis, shared by every replica. `DEMO_REPLICAS=2`
 //! serves two replicas from this process, on `BIND_ADDR` and the next port, sharing one (fake or
 //! real) Clerk and the Redis store; with the fake Clerk and no secret set, the replicas share a
@@ -32,13 +33,17 @@
 //! `Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` from a reverse
 //! proxy that terminates TLS.
 
+// Shared with the crate's tests (tests/demo_pact.rs, tests/oauth_clients.rs), which is why they
+// stay in the crate's examples/ and are published with it.
+#[path = "../../examples/common/mod.rs"]
 mod common;
+#[path = "../../examples/pact/mod.rs"]
 mod pact;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clerk_basic_auth::{ClerkBasicAuthConfig, SessionStore};
+use clerk_basic_auth::ClerkBasicAuthConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,11 +56,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,hyper=warn".into()),
-        )
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        // RUST_LOG as a `target=level` list, e.g. `info,clerk_basic_auth=debug`.
+        let filter = std::env::var("RUST_LOG").ok().and_then(|filter| filter.parse().ok());
+        let filter: tracing_subscriber::filter::Targets =
+            filter.unwrap_or_else(|| "info,hyper=warn".parse().expect("a valid filter"));
+        tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()).with(filter).init();
+    }
     match serve(listener).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -107,6 +116,7 @@ fn peer_address(request: &http::request::Parts) -> Option<std::net::IpAddr> {
 }
 
 /// The Redis store of `CLERK_SESSION_STORE_URL` (or `REDIS_URL`), if either is set.
+#[cfg(feature = "redis")]
 fn with_session_store(
     config: ClerkBasicAuthConfig,
     real_clerk: bool,
@@ -125,7 +135,22 @@ fn with_session_store(
         (None, true) => return Err("set CLERK_SESSION_STORE_SECRET (the same on every replica)".into()),
     };
     tracing::info!("sessions, failure budgets and backoffs shared through Redis");
-    Ok(config.with_session_store(SessionStore::redis(url))?)
+    Ok(config.with_session_store(clerk_basic_auth::SessionStore::redis(url))?)
+}
+
+/// Without the `redis` feature: no store, and a clear word if one is asked for.
+#[cfg(not(feature = "redis"))]
+fn with_session_store(
+    config: ClerkBasicAuthConfig,
+    _real_clerk: bool,
+) -> Result<ClerkBasicAuthConfig, Box<dyn std::error::Error>> {
+    let asked = ["CLERK_SESSION_STORE_URL", "REDIS_URL"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()));
+    if asked {
+        return Err("a Redis session store needs the demo's redis feature: cargo run -p demo --features redis".into());
+    }
+    Ok(config)
 }
 
 fn print_usage(addr: SocketAddr) {
