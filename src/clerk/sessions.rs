@@ -179,16 +179,39 @@ impl AccessToken {
     }
 
     /// Seconds left, rounded down.
+    #[cfg(test)]
     pub(crate) fn expires_in(&self) -> u64 {
-        self.expires_at.duration_since(SystemTime::now()).map_or(0, |left| left.as_secs())
+        self.expires_in_at(SystemTime::now())
+    }
+
+    /// Seconds left at `now`, rounded down.
+    fn expires_in_at(&self, now: SystemTime) -> u64 {
+        self.expires_at.duration_since(now).map_or(0, |left| left.as_secs())
     }
 
     /// Whether it may be handed out: more than `margin` (or a quarter of its lifetime, if that
     /// is more) left, and its password check not due.
     fn has_left(&self, margin: Duration) -> bool {
-        let now = SystemTime::now();
+        self.has_left_at(SystemTime::now(), margin)
+    }
+
+    /// [`has_left`](Self::has_left) at `now`.
+    fn has_left_at(&self, now: SystemTime, margin: Duration) -> bool {
         let margin = margin.max(self.quarter_life);
         now < self.recheck_at && self.expires_at.duration_since(now).is_ok_and(|left| left > margin)
+    }
+}
+
+/// A token as it is handed out: with the whole seconds it had left then (`expires_in`).
+pub(crate) struct Handed {
+    pub(crate) token: Arc<AccessToken>,
+    pub(crate) expires_in: u64,
+}
+
+impl Handed {
+    fn at(token: Arc<AccessToken>, now: SystemTime) -> Self {
+        let expires_in = token.expires_in_at(now);
+        Self { token, expires_in }
     }
 }
 
@@ -310,14 +333,16 @@ impl Sessions {
         self: &Arc<Self>,
         credentials: Credentials,
         source: Option<IpAddr>,
-    ) -> Result<Arc<AccessToken>, SessionError> {
+    ) -> Result<Handed, SessionError> {
         let local = self.local_keys.name(&credentials);
         let slot = self.slot(&local);
         let seen = slot.generation.load(Ordering::Acquire);
-        if let Some(token) = slot.token.load_full().filter(|token| token.has_left(self.refresh_margin)) {
+        // One clock read decides and dates a cache hit.
+        let now = SystemTime::now();
+        if let Some(token) = slot.token.load_full().filter(|token| token.has_left_at(now, self.refresh_margin)) {
             trace!(identifier = credentials.identifier(), "token from cache");
             telemetry::cached_token_request();
-            return Ok(token);
+            return Ok(Handed::at(token, now));
         }
         let renewed = if slot.refused_until.load().as_deref().is_some_and(|until| Instant::now() < *until) {
             Box::pin(slot.remembered_refusal()).await
@@ -326,7 +351,7 @@ impl Sessions {
             Box::pin(self.join_or_renew(local, slot, seen, Caller { credentials, source })).await
         };
         telemetry::token_request(if renewed.is_ok() { "renewed" } else { "refused" });
-        renewed
+        renewed.map(|token| Handed::at(token, SystemTime::now()))
     }
 
     /// Waits for the renewal in flight, or starts one.

@@ -20,7 +20,7 @@ use tracing::debug;
 
 use crate::body::Written;
 use crate::clerk::credentials::Credentials;
-use crate::clerk::sessions::{AccessToken, Sessions};
+use crate::clerk::sessions::{Handed, Sessions};
 use basic::{BasicError, CredentialEncoding};
 use error::TokenError;
 
@@ -143,12 +143,7 @@ impl TokenEndpoint {
         Ok(credentials)
     }
 
-    async fn issue<B>(
-        &self,
-        basic: Option<Credentials>,
-        body: B,
-        source: Option<IpAddr>,
-    ) -> Result<Arc<AccessToken>, TokenError>
+    async fn issue<B>(&self, basic: Option<Credentials>, body: B, source: Option<IpAddr>) -> Result<Handed, TokenError>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -160,9 +155,9 @@ impl TokenEndpoint {
         self.sessions.access_token(credentials, source).await.map_err(TokenError::from)
     }
 
-    fn answer(&self, issued: Result<Arc<AccessToken>, TokenError>, sent: Sent) -> Response<Bytes> {
+    fn answer(&self, issued: Result<Handed, TokenError>, sent: Sent) -> Response<Bytes> {
         match issued {
-            Ok(token) => response::token_response(&token),
+            Ok(handed) => response::token_response(&handed),
             Err(error) => {
                 debug!(%error, "token request refused");
                 let challenged = sent == Sent::InHeader && !self.invalid_client_as_400;
