@@ -58,7 +58,7 @@ impl Seal {
 
     /// The keyed hash that names an entry.
     pub(crate) fn name(&self, parts: &[&[u8]]) -> [u8; 32] {
-        // One buffer, one HMAC call: each part after its length (it is on every token request).
+        // One buffer, one HMAC call: each part after its length.
         let mut stack = [0u8; 512];
         let length: usize = parts.iter().map(|part| 8 + part.len()).sum();
         let mut heap = Vec::new();
