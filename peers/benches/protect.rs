@@ -16,10 +16,12 @@
 //! cargo bench -p peers --bench protect -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+mod support;
+
 use std::convert::Infallible;
 use std::fmt::Debug;
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,7 +33,8 @@ use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::Empty;
 use jwt_authorizer::{IntoLayer as _, JwtAuthorizer};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use support::clerk_claims;
 use tower::{Layer as _, Service, ServiceExt as _};
 
 /// The request body every service gets.
@@ -48,24 +51,6 @@ const FRESH_TOKENS: usize = 256;
 fn inner() -> impl Service<Request<ReqBody>, Response = axum07::response::Response, Error = Infallible> + Clone {
     tower::service_fn(|_request: Request<ReqBody>| async {
         Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
-    })
-}
-
-/// The claims of a Clerk v2 session token for an organization admin, valid for ten years.
-fn clerk_claims(issuer: &str, jti: &str) -> Value {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    json!({
-        "exp": now + 10 * 365 * 24 * 3600,
-        "fea": "o:footprints",
-        "fva": [0, -1],
-        "iat": now,
-        "iss": issuer,
-        "jti": jti,
-        "nbf": now - 10,
-        "o": {"id": "org_2xDemo", "slg": "way-demo", "rol": "admin", "per": "read,manage", "fpm": "3"},
-        "sid": "sess_2xBenchSession00000000000",
-        "sub": "user_2xDemo",
-        "v": 2,
     })
 }
 

@@ -79,6 +79,8 @@
 //! (the sizes above up to it, and it), `SCALE_ROUNDS`, `SCALE_SECONDS`, `SCALE_ROTATION`. Run
 //! without `--bench` (as `cargo test --benches` does), it makes a smoke run with tiny sizes.
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -87,12 +89,11 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderValue, Request, Response, StatusCode, Uri};
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -101,7 +102,7 @@ use clerk_basic_auth::testing::{FakeClerk, FakeUser};
 use clerk_basic_auth::{ClerkBasicAuth, ClerkBasicAuthConfig, ClerkBasicAuthLayer};
 use http_body_util::{BodyExt as _, Empty};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use serde_json::{Value, json};
+use support::{clerk_claims, token_request};
 use tokio::runtime::Handle;
 use tower::{Layer as _, Service, ServiceExt as _};
 
@@ -112,9 +113,7 @@ const TOKEN_SIZES: [usize; 4] = [1, 10_000, 100_000, 1_000_000];
 const DEFAULT_BOUND: usize = 10_000;
 
 const PASSWORD: &str = "scale-bench-password";
-const TOKEN_PATH: &str = "/auth/token";
 const PROTECTED_PATH: &str = "/2/footprints";
-const FORM: &str = "grant_type=client_credentials";
 
 // ---------------------------------------------------------------------------------------------
 // Memory: a counting global allocator.
@@ -369,18 +368,6 @@ fn shared(value: HeaderValue) -> HeaderValue {
     value
 }
 
-/// A client-credentials token request, as the `token_endpoint` bench sends it.
-fn token_request(authorization: &HeaderValue) -> Request<Body> {
-    let mut request = Request::new(Body::from(FORM));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = Uri::from_static(TOKEN_PATH);
-    let headers = request.headers_mut();
-    headers.insert(AUTHORIZATION, authorization.clone());
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(FORM.len()));
-    request
-}
-
 /// A GET of the protected route with this `Authorization` value.
 fn protected_request(authorization: &HeaderValue) -> Request<Empty<Bytes>> {
     let mut request = Request::new(Empty::new());
@@ -395,24 +382,6 @@ async fn send_token_request(app: &Router, authorization: &HeaderValue) -> Status
     let status = response.status();
     black_box(response.into_body().collect().await.unwrap().to_bytes());
     status
-}
-
-/// The claims of a Clerk v2 session token (as the `protect` bench's), distinct by `jti`.
-fn clerk_claims(issuer: &str, number: usize) -> Value {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    json!({
-        "exp": now + 10 * 365 * 24 * 3600,
-        "fea": "o:footprints",
-        "fva": [0, -1],
-        "iat": now,
-        "iss": issuer,
-        "jti": format!("scale{number:08}"),
-        "nbf": now - 10,
-        "o": {"id": "org_2xDemo", "slg": "way-demo", "rol": "admin", "per": "read,manage", "fpm": "3"},
-        "sid": "sess_2xBenchSession00000000000",
-        "sub": "user_2xDemo",
-        "v": 2,
-    })
 }
 
 /// The inner service of the protected route: an empty 200.
@@ -489,7 +458,9 @@ fn signed_tokens(fake: &FakeClerk, count: usize, threads: usize) -> Vec<HeaderVa
             .map(|part| {
                 let numbers = part * count / threads..(part + 1) * count / threads;
                 scope.spawn(move || {
-                    numbers.map(|number| bearer(&fake.sign_claims(clerk_claims(issuer, number)))).collect::<Vec<_>>()
+                    numbers
+                        .map(|number| bearer(&fake.sign_claims(clerk_claims(issuer, &format!("scale{number:08}")))))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();

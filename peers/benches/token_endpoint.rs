@@ -8,13 +8,14 @@
 //! cargo bench -p peers --bench token_endpoint -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
-use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -26,25 +27,13 @@ use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, SessionStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 use serde::Serialize;
+use support::token_request;
 use tower::ServiceExt as _;
 
 const USER: &str = "ileap-demo@way.cloud";
 const PASSWORD: &str = "HelloPrimaryData";
 const USER_ID: &str = "user_2xDemo";
 const ORG: &str = "org_2xDemo";
-const FORM: &str = "grant_type=client_credentials";
-
-/// A client-credentials token request, as an iLEAP / PACT client sends it.
-fn token_request(authorization: &HeaderValue) -> Request<Body> {
-    let mut request = Request::new(Body::from(FORM));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = axum::http::Uri::from_static("/auth/token");
-    let headers = request.headers_mut();
-    headers.insert(AUTHORIZATION, authorization.clone());
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(FORM.len()));
-    request
-}
 
 /// One request through `app`, its body read to the end.
 async fn send(app: &Router, authorization: &HeaderValue) -> (StatusCode, Bytes) {
