@@ -258,15 +258,15 @@ impl Organization {
 /// `org:<feature>:<permission>` for every bit set in the masks of `fpm`, as Clerk's
 /// `jwtPayloadParser` decodes them.
 fn v2_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
-    let permissions: Vec<&str> = per.split(',').map(str::trim).collect();
     let org_features = fea.split(',').map(str::trim).filter_map(|entry| {
         let (scope, feature) = entry.split_once(':')?;
         scope.contains('o').then_some(feature)
     });
     let masks = fpm.split(',').map(|mask| mask.trim().parse::<u64>().unwrap_or(0));
     let mut granted = Vec::new();
-    for (feature, mask) in org_features.zip(masks) {
-        for (bit, permission) in permissions.iter().enumerate().take(64) {
+    for (feature, mask) in org_features.zip(masks).filter(|&(_, mask)| mask != 0) {
+        // `per` split again per feature (a token has a few): no list of it is built.
+        for (bit, permission) in per.split(',').map(str::trim).enumerate().take(64) {
             if mask & (1 << bit) != 0 {
                 let mut name = String::with_capacity(5 + feature.len() + permission.len());
                 for part in ["org:", feature, ":", permission] {

@@ -4,21 +4,21 @@
 //! A token that passed is remembered until it expires, so it is not verified again.
 
 mod cache;
+mod header;
 pub(crate) mod jwks;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-
 use crate::auth_error::AuthError;
 use crate::claims::{Claim, ClerkClaims, KnownClaims, Payload};
 use crate::clock::unix_now;
 use crate::telemetry;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cache::VerifiedTokens;
+use header::{HEADER_BUFFER, Header, LastHeader, Segments};
 use jwks::{KeyStore, VerifyKey};
 
 /// The rules a token must pass, each with its default.
@@ -67,6 +67,7 @@ pub(crate) struct Verifier {
     reject_pending: bool,
     accept_template_tokens: bool,
     verified: Option<VerifiedTokens>,
+    last_header: LastHeader,
 }
 
 impl Verifier {
@@ -83,6 +84,7 @@ impl Verifier {
             accept_template_tokens: settings.accept_template_tokens,
             verified: (settings.verified_token_capacity > 0)
                 .then(|| VerifiedTokens::new(settings.verified_token_capacity, leeway)),
+            last_header: LastHeader::default(),
         }
     }
 
@@ -93,18 +95,36 @@ impl Verifier {
             telemetry::remembered_token();
             return Verdict::Verified(claims);
         }
-        let mut buffer = [0; HEADER_BUFFER];
-        let header = match self.header(token, &mut buffer) {
-            Ok(header) => header,
+        let segments = match Segments::of(token) {
+            Ok(segments) => segments,
             Err(error) => return Verdict::Refused(error),
         };
-        match keys.get(header.kid.as_deref()) {
-            Some(key) => match self.check(token, key) {
-                Ok(claims) => Verdict::Verified(self.remember(token, claims, header.kid.as_deref())),
+        // The header of the last verified token passed the rules; any other is decoded.
+        let seen = self.last_header.get(segments.header);
+        let mut buffer = [0; HEADER_BUFFER];
+        let parsed;
+        let kid = match &seen {
+            Some(seen) => seen.kid(),
+            None => match self.header(segments.header, &mut buffer) {
+                Ok(header) => {
+                    parsed = header;
+                    parsed.kid.as_deref()
+                }
+                Err(error) => return Verdict::Refused(error),
+            },
+        };
+        match keys.get(kid) {
+            Some(key) => match self.check(&segments, key) {
+                Ok(claims) => {
+                    if seen.is_none() {
+                        self.last_header.remember(segments.header, kid);
+                    }
+                    Verdict::Verified(self.remember(token, claims, kid))
+                }
                 Err(error) => Verdict::Refused(error),
             },
             // No `kid` can match a published key; there is nothing to fetch.
-            None if header.kid.is_none() => Verdict::Refused(AuthError::UnknownKey),
+            None if kid.is_none() => Verdict::Refused(AuthError::UnknownKey),
             None => Verdict::NeedsKeys,
         }
     }
@@ -112,13 +132,14 @@ impl Verifier {
     /// Verifies `token`, fetching Clerk's keys first when it names one not at hand (at most once
     /// per refetch interval, shared with concurrent callers).
     pub(crate) async fn verify_fetching_keys(self: Arc<Self>, token: String) -> Result<ClerkClaims, AuthError> {
+        let segments = Segments::of(&token)?;
         let kid = {
             let mut buffer = [0; HEADER_BUFFER];
-            self.header(&token, &mut buffer)?.kid.map(Cow::into_owned)
+            self.header(segments.header, &mut buffer)?.kid.map(Cow::into_owned)
         };
         match self.keys.key_after_refetch(kid.as_deref()).await {
             Ok(Some(key)) => {
-                let claims = self.check(&token, &key)?;
+                let claims = self.check(&segments, &key)?;
                 Ok(self.remember(&token, claims, kid.as_deref()))
             }
             Ok(None) => Err(AuthError::UnknownKey),
@@ -129,8 +150,8 @@ impl Verifier {
     /// The JOSE header, with the token category policy: machine (M2M) tokens are never user
     /// sessions; JWT template tokens only where the layer hands them out; session tokens, tokens
     /// of instances that stamp no category, and tokens without `cat` as usual.
-    fn header<'b>(&self, token: &str, buffer: &'b mut [u8; HEADER_BUFFER]) -> Result<Header<'b>, AuthError> {
-        let header = Header::parse(token, buffer)?;
+    fn header<'b>(&self, segment: &str, buffer: &'b mut [u8; HEADER_BUFFER]) -> Result<Header<'b>, AuthError> {
+        let header = Header::parse(segment, buffer)?;
         match header.cat.as_deref() {
             None | Some(CATEGORY_SESSION | CATEGORY_IGNORE) => Ok(header),
             Some(CATEGORY_TEMPLATE) if self.accept_template_tokens => Ok(header),
@@ -142,9 +163,8 @@ impl Verifier {
     /// rules of Clerk's backend SDK: `exp` required and not past, `nbf` and `iat` not in the
     /// future (each with the leeway), `iss` the instance's, `sub` a string, `azp` in the
     /// allow-list when there is one, no machine `sub`, no `pending` session unless allowed.
-    fn check(&self, token: &str, key: &VerifyKey) -> Result<ClerkClaims, AuthError> {
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
-        let (_, payload) = signing_input.split_once('.').ok_or(AuthError::Malformed)?;
+    fn check(&self, segments: &Segments<'_>, key: &VerifyKey) -> Result<ClerkClaims, AuthError> {
+        let Segments { payload, signing_input, signature, .. } = *segments;
         // RS256 signatures are as long as the modulus: up to 4096 bits on the stack, longer ones
         // (up to 8192 bits, the largest key verification accepts) on the heap.
         let mut stack = [0; STACK_SIGNATURE];
@@ -218,7 +238,7 @@ impl Verifier {
 /// it, before any key is looked up.
 #[cfg(fuzzing)]
 pub(crate) fn check_header(token: &str) -> Result<(), AuthError> {
-    Header::parse(token, &mut [0; HEADER_BUFFER]).map(drop)
+    Header::parse(Segments::of(token)?.header, &mut [0; HEADER_BUFFER]).map(drop)
 }
 
 /// `cat` of a session token.
@@ -230,76 +250,10 @@ const CATEGORY_IGNORE: &str = "cl_I7d4PD111III";
 
 /// The longest RS256 signature decoded on the stack: a 4096-bit modulus (Clerk's are 2048).
 const STACK_SIGNATURE: usize = 512;
-/// Room for a decoded JOSE header on the stack (Clerk's are under 100 bytes); a longer header
-/// is refused as malformed.
-const HEADER_BUFFER: usize = 512;
-
-/// The JOSE header fields the rules look at, read before any key is looked up; strings are
-/// borrowed from the decoded header unless they hold escapes.
-#[derive(Deserialize)]
-struct Header<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(default, borrow)]
-    typ: Option<Cow<'a, str>>,
-    /// Clerk's token category (`@clerk/backend` `tokens/jwtCategories.ts`).
-    #[serde(default, borrow)]
-    cat: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    kid: Option<Cow<'a, str>>,
-}
-
-impl<'a> Header<'a> {
-    /// The header of `token`, decoded into `buffer`.
-    fn parse(token: &str, buffer: &'a mut [u8; HEADER_BUFFER]) -> Result<Self, AuthError> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(AuthError::Malformed);
-        };
-        if header.len() > HEADER_BUFFER * 4 / 3 {
-            return Err(AuthError::Malformed);
-        }
-        let length = URL_SAFE_NO_PAD.decode_slice(header, buffer).map_err(|_| AuthError::Malformed)?;
-        let header: Self = serde_json::from_slice(&buffer[..length]).map_err(|_| AuthError::Malformed)?;
-        if header.alg != "RS256" {
-            return Err(AuthError::UnsupportedAlgorithm);
-        }
-        if header.typ.as_deref().is_some_and(|typ| typ != "JWT") {
-            return Err(AuthError::UnsupportedType);
-        }
-        Ok(header)
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn token_with_header(header: &str) -> String {
-        format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))
-    }
-
-    #[test]
-    fn only_rs256_with_typ_jwt_passes_the_header_rules() {
-        let header = |json: &str| {
-            Header::parse(&token_with_header(json), &mut [0; HEADER_BUFFER])
-                .map(|header| header.kid.map(Cow::into_owned))
-        };
-        assert_eq!(
-            header(r#"{"alg":"RS256","typ":"JWT","kid":"ins_1","cat":"cl_B7d4PD111AAA"}"#),
-            Ok(Some("ins_1".into()))
-        );
-        assert_eq!(header(r#"{"alg":"RS256"}"#), Ok(None));
-        for alg in ["none", "HS256", "RS512", "ES256", "PS256", "rs256"] {
-            let json = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
-            assert_eq!(header(&json), Err(AuthError::UnsupportedAlgorithm), "{alg}");
-        }
-        assert_eq!(header(r#"{"alg":"RS256","typ":"at+jwt"}"#), Err(AuthError::UnsupportedType));
-        assert_eq!(header(r#"{"typ":"JWT"}"#), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("a.b", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("a.b.c.d", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
-        assert_eq!(Header::parse("!!!.e30.c2ln", &mut [0; HEADER_BUFFER]).map(|_| ()), Err(AuthError::Malformed));
-    }
 
     #[cfg(feature = "test-util")]
     fn verifier(clerk: &crate::testing::FakeClerk, verified_token_capacity: usize) -> Verifier {
@@ -371,6 +325,49 @@ mod tests {
         }
         assert!(matches!(verifier.verify_now(&good), Verdict::Verified(_)));
         assert!(Arc::clone(&verifier).verify_fetching_keys(good).await.is_ok());
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn a_remembered_header_spares_the_decoding_not_the_rules() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let verifier = verifier(&clerk, 0);
+        let first = clerk.session_token("user_1", None);
+        let session_header = Segments::of(&first).unwrap().header.to_owned();
+        assert!(verifier.last_header.get(&session_header).is_none());
+        assert!(matches!(verifier.verify_now(&first), Verdict::Verified(_)));
+        assert!(verifier.last_header.get(&session_header).is_some(), "kept once a token with it was verified");
+
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&session_header).unwrap()).unwrap();
+        let now = unix_now();
+        let claims = |exp: u64| serde_json::json!({"sub": "user_2", "sid": "sess_2", "iss": clerk.url(), "iat": now - 60, "exp": exp});
+        let (signed, _) = first.rsplit_once('.').unwrap();
+        let payload = Segments::of(&first).unwrap().payload.to_owned();
+        let mut template_header = header.clone();
+        template_header["cat"] = CATEGORY_TEMPLATE.into();
+        let refused = [
+            // The remembered header, with a bad signature or expired claims.
+            (format!("{signed}.{}", URL_SAFE_NO_PAD.encode([0u8; 256])), AuthError::BadSignature),
+            (clerk.sign_with_header(header.clone(), claims(now - 3600)), AuthError::Expired),
+            (format!("{session_header}.{payload}.c2ln.c2ln"), AuthError::Malformed),
+            // Other headers, decoded and judged by the header rules.
+            (clerk.sign_with_header(template_header, claims(now + 60)), AuthError::NotASessionToken),
+            (clerk.m2m_token("mch_1"), AuthError::NotASessionToken),
+            (
+                format!("{}.{payload}.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#)),
+                AuthError::UnsupportedAlgorithm,
+            ),
+        ];
+        for (token, expected) in refused {
+            match verifier.verify_now(&token) {
+                Verdict::Refused(error) => assert_eq!(error, expected),
+                _ => panic!("{expected:?} was not refused"),
+            }
+        }
+        assert!(verifier.last_header.get(&session_header).is_some(), "refused tokens do not replace it");
+        let second = clerk.sign_with_header(header, claims(now + 60));
+        assert!(matches!(verifier.verify_now(&second), Verdict::Verified(claims) if claims.user_id() == "user_2"));
     }
 
     #[cfg(feature = "test-util")]
