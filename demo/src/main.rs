@@ -33,7 +33,7 @@
 //! `Forwarded`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` from a reverse
 //! proxy that terminates TLS.
 
-// Shared with the crate's tests (tests/demo_pact.rs, tests/oauth_clients.rs), which is why they
+// Shared with the crate's tests (tests/demo/: demo_pact.rs, oauth_clients.rs), which is why they
 // stay in the crate's examples/ and are published with it.
 #[path = "../../examples/common/mod.rs"]
 mod common;

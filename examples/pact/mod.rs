@@ -1,5 +1,5 @@
 //! The routes of the axum demo: PACT v2 and v3 and iLEAP behind `ClerkBasicAuthLayer`, shared
-//! with the tests (`tests/demo_pact.rs`).
+//! with the tests (`tests/demo/demo_pact.rs`).
 //!
 //! | route | what |
 //! | --- | --- |

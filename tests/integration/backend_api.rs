@@ -2,12 +2,10 @@
 //! secret key on every call, users by e-mail address or username, `verify_password` and its
 //! lockout, sign-in tokens redeemed once by a ticket sign-in, the rate limit and faults.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, FakeUser, Fault};
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,12 +1,10 @@
 //! Being kind to Clerk: session reuse, single flight, refresh from the session, throttling,
 //! Clerk's rate limit and faults, proven with the fake Clerk's counters.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use clerk_basic_auth::testing::{FakeUser, Fault};
-use common::*;
 use serde_json::Value;
 
 #[tokio::test]

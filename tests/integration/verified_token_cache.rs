@@ -1,11 +1,9 @@
 //! The verified-token cache is a cache, never a back door: expiry is checked on every hit, a
 //! token whose key left the JWKS is forgotten, and a token one byte off is verified from scratch.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn claims(clerk: &clerk_basic_auth::testing::FakeClerk, exp: u64) -> serde_json::Value {

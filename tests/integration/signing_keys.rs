@@ -2,12 +2,10 @@
 //! from Clerk's JWKS on first sight and at most once per interval, kept while Clerk is down, or
 //! given as a PEM key with no network at all.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, Fault};
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

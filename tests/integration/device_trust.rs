@@ -2,12 +2,10 @@
 //! answers a password sign-in on a new client `needs_client_trust`, and the layer either refuses
 //! clearly (no secret key) or signs in through the Backend API (with the secret key).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, FakeUser};
-use common::*;
 use serde_json::Value;
 
 /// Clerk's default for a new application: Device Trust on. A user who bypasses it, and a banned

@@ -1,11 +1,9 @@
 //! The token endpoint through a real axum server on loopback, against the fake Clerk.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use clerk_basic_auth::testing::Fault;
-use common::*;
 use serde_json::Value;
 
 #[tokio::test]

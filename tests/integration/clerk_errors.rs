@@ -3,12 +3,10 @@
 //! is 2 failures per identifier here; different passwords are different credentials, so each
 //! request reaches Clerk (a refusal is remembered per credential only).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use clerk_basic_auth::ClerkBasicAuthConfig;
-use common::*;
 use serde_json::Value;
 
 fn budget_of_two(config: ClerkBasicAuthConfig) -> ClerkBasicAuthConfig {

@@ -1,9 +1,7 @@
 //! Discovery through a real axum server on loopback: the OpenID configuration document and the
 //! JWKS route the layer serves, as the client reached the server.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -5,15 +5,13 @@
 
 #![cfg(feature = "redis")]
 
-mod common;
-
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ConfigError, SessionStore};
-use common::*;
 
 const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 

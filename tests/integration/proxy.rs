@@ -2,11 +2,9 @@
 //! tokens keep the instance's own host as `iss`; the layer sends its calls to the proxy and
 //! expects the instance's issuer.
 
-mod common;
-
+use crate::common::*;
 use clerk_basic_auth::ClerkBasicAuthConfig;
 use clerk_basic_auth::testing::FakeClerk;
-use common::*;
 use serde_json::json;
 
 async fn proxied_clerk() -> FakeClerk {

@@ -2,9 +2,7 @@
 //! machine tokens as Clerk does, and the layer admits session tokens, template tokens only where
 //! it hands them out, and machine tokens never.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 const SESSION: &str = "cl_B7d4PD111AAA";

@@ -1,10 +1,8 @@
 //! Refusals on protected routes in each error style, through a real axum server on loopback:
 //! PACT and iLEAP bodies by default, PACT v3, and a custom style.
 
-mod common;
-
+use crate::common::*;
 use clerk_basic_auth::ErrorStyle;
-use common::*;
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,16 +1,14 @@
 //! The layer in front of a bare hyper 1 server (`TowerToHyperService` around
 //! `ServiceBuilder::new().layer(..).service_fn(..)`) on loopback, called by a real HTTP client.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::*;
 use bytes::Bytes;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
-use common::*;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -2,16 +2,14 @@
 //! user out, one source cannot spend Clerk's sign-in limit for everyone, organization rules
 //! cannot be side-stepped, and hostile headers or keys never become part of a URL.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::common::*;
 use bytes::Bytes;
 use clerk_basic_auth::testing::FakeUser;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ConfigError};
-use common::*;
 use http::{Request, Response};
 use http_body_util::Empty;
 use serde_json::json;
@@ -185,7 +183,7 @@ async fn an_email_address_and_a_username_of_one_user_share_one_budget_and_never_
     assert_eq!(token_request(addr, "twin_user", "TwinPassword1").send().await.unwrap().status(), 429);
     // Clerk never locked the user: once the window passes, the owner signs in (here: another layer).
     let fresh = serve(
-        common::config(&clerk)
+        crate::common::config(&clerk)
             .with_secret_key(clerk.secret_key())
             .unwrap()
             .with_backend_api_url(&clerk.backend_api_url())

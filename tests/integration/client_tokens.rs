@@ -2,12 +2,10 @@
 //! and refuses the old one from then on, may drop the client (an empty header), and refuses a
 //! client token it did not issue. The fake rotates on every call on a session by default.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use clerk_basic_auth::testing::FakeClerk;
-use common::*;
 
 /// Signs the demo user in on a new client: (client token, session id).
 async fn signed_in(clerk: &FakeClerk) -> (String, String) {

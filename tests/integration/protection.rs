@@ -1,12 +1,10 @@
 //! Protected routes through a real axum server on loopback: verification rules, claims in the
 //! extensions, and which routes are protected.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clerk_basic_auth::testing::FakeClerk;
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

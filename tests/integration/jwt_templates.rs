@@ -1,11 +1,9 @@
 //! JWT templates through the layer: template tokens handed out and accepted, refreshed from the
 //! session, and a missing template answered as a misconfiguration without a sign-in storm.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -3,10 +3,7 @@
 //! validation on `/2/events` and `/3/events`. Every request carries a token from the layer's
 //! `POST /auth/token`, asked for with the demo user's Basic credentials.
 
-#[path = "../examples/common/mod.rs"]
-mod common;
-#[path = "../examples/pact/mod.rs"]
-mod pact;
+use crate::{common, pact};
 
 use std::net::SocketAddr;
 

@@ -1,11 +1,9 @@
 //! Clerk's outage mode: token calls answer 422 `missing_expired_token` unless they carry the
 //! session's last token as `expired_token`, and the layer retries once with it, as clerk-js does.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

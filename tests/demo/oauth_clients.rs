@@ -4,10 +4,7 @@
 //! (`client_secret_post`) → the protected PACT v2, PACT v3 and iLEAP routes. And the token
 //! endpoint's client authentication rules, as raw HTTP.
 
-#[path = "../examples/common/mod.rs"]
-mod common;
-#[path = "../examples/pact/mod.rs"]
-mod pact;
+use crate::{common, pact};
 
 use std::net::SocketAddr;
 

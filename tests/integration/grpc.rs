@@ -1,8 +1,6 @@
 //! The layer in front of a real tonic server on loopback, called by a real tonic client: claims
 //! reach the handler through the request extensions, and every refusal is a proper gRPC status.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::common::*;
 use base64::Engine as _;
 use bytes::Bytes;
 use clerk_basic_auth::testing::{FakeClerk, Fault};
 use clerk_basic_auth::{AccessRule, ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
-use common::*;
 use http::uri::PathAndQuery;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
