@@ -11,12 +11,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::auth_error::AuthError;
 use crate::claims::{Claim, ClerkClaims, KnownClaims, Payload};
 use crate::clock::unix_now;
 use crate::telemetry;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cache::VerifiedTokens;
 use header::{HEADER_BUFFER, Header, LastHeader, Segments};
 use jwks::{KeyStore, VerifyKey};

@@ -3,15 +3,15 @@
 //! validation on `/2/events` and `/3/events`. Every request carries a token from the layer's
 //! `POST /auth/token`, asked for with the demo user's Basic credentials.
 
-use crate::{common, pact};
-
 use std::net::SocketAddr;
 
 use clerk_basic_auth::testing::FakeClerk;
-use pact::filters::Timestamp;
-use pact::v3;
 use reqwest::header::{HeaderMap, LINK};
 use serde_json::{Value, json};
+
+use crate::pact::filters::Timestamp;
+use crate::pact::v3;
+use crate::{common, pact};
 
 /// The demo on a loopback port, and a token for its demo user.
 struct Demo {

@@ -4,8 +4,6 @@
 //! (`client_secret_post`) → the protected PACT v2, PACT v3 and iLEAP routes. And the token
 //! endpoint's client authentication rules, as raw HTTP.
 
-use crate::{common, pact};
-
 use std::net::SocketAddr;
 
 use clerk_basic_auth::ClerkBasicAuthConfig;
@@ -13,6 +11,8 @@ use clerk_basic_auth::testing::FakeClerk;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::Value;
+
+use crate::{common, pact};
 
 /// The demo on a loopback port.
 struct Demo {

@@ -6,7 +6,6 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::common::*;
 use bytes::Bytes;
 use clerk_basic_auth::testing::FakeUser;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ConfigError};
@@ -14,6 +13,8 @@ use http::{Request, Response};
 use http_body_util::Empty;
 use serde_json::json;
 use tower::{Layer as _, ServiceExt as _};
+
+use crate::common::*;
 
 /// The client address a test claims, from a header (all tests run on one loopback address).
 fn test_peer(config: ClerkBasicAuthConfig) -> ClerkBasicAuthConfig {

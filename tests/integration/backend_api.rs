@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, FakeUser, Fault};
 use reqwest::Method;
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 async fn backend_clerk() -> FakeClerk {
     clerk_builder()

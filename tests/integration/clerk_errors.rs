@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use clerk_basic_auth::ClerkBasicAuthConfig;
 use serde_json::Value;
+
+use crate::common::*;
 
 fn budget_of_two(config: ClerkBasicAuthConfig) -> ClerkBasicAuthConfig {
     config.with_failure_throttle(2, Duration::from_secs(60))

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use clerk_basic_auth::testing::FakeClerk;
+
+use crate::common::*;
 
 /// Signs the demo user in on a new client: (client token, session id).
 async fn signed_in(clerk: &FakeClerk) -> (String, String) {

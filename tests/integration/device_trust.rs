@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, FakeUser};
 use serde_json::Value;
+
+use crate::common::*;
 
 /// Clerk's default for a new application: Device Trust on. A user who bypasses it, and a banned
 /// one, join the usual users.

@@ -1,8 +1,9 @@
 //! Discovery through a real axum server on loopback: the OpenID configuration document and the
 //! JWKS route the layer serves, as the client reached the server.
 
-use crate::common::*;
 use serde_json::json;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn discovery_describes_the_server_as_the_client_reached_it() {

@@ -1,9 +1,10 @@
 //! Refusals on protected routes in each error style, through a real axum server on loopback:
 //! PACT and iLEAP bodies by default, PACT v3, and a custom style.
 
-use crate::common::*;
 use clerk_basic_auth::ErrorStyle;
 use serde_json::Value;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn missing_or_invalid_tokens_are_pact_bad_request_and_ileap_access_denied() {

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::common::*;
 use base64::Engine as _;
 use bytes::Bytes;
 use clerk_basic_auth::testing::{FakeClerk, Fault};
@@ -23,6 +22,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::ProstCodec;
+
+use crate::common::*;
 
 // ---- A `WhoAmI` service that answers with the claims its handler found ----------------------
 

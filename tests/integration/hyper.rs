@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::*;
 use bytes::Bytes;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ClerkBasicAuthLayer, ClerkClaims};
 use http::{Request, Response};
@@ -17,6 +16,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
+
+use crate::common::*;
 
 /// A hyper server behind a layer built from `config`, on a loopback port; counts the requests
 /// that reach the handler.

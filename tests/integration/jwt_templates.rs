@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use serde_json::json;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn template_tokens_from_the_token_endpoint_are_accepted_on_protected_routes() {

@@ -2,8 +2,9 @@
 //! configured organization (by id or slug) for the user, protected routes require it of every
 //! token, and access rules require organizations, roles and permissions.
 
-use crate::common::*;
 use clerk_basic_auth::AccessRule;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn an_organization_is_activated_by_id_or_slug_with_the_client_token() {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use serde_json::json;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn the_fake_wants_the_sessions_last_token_in_outage_mode() {

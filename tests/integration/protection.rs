@@ -1,11 +1,12 @@
 //! Protected routes through a real axum server on loopback: verification rules, claims in the
 //! extensions, and which routes are protected.
 
-use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clerk_basic_auth::testing::FakeClerk;
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn a_valid_token_reaches_the_handler_with_its_claims() {

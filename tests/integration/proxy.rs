@@ -2,10 +2,11 @@
 //! tokens keep the instance's own host as `iss`; the layer sends its calls to the proxy and
 //! expects the instance's issuer.
 
-use crate::common::*;
 use clerk_basic_auth::ClerkBasicAuthConfig;
 use clerk_basic_auth::testing::FakeClerk;
 use serde_json::json;
+
+use crate::common::*;
 
 async fn proxied_clerk() -> FakeClerk {
     clerk_builder().proxy_path("/__clerk").start().await

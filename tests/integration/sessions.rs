@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use clerk_basic_auth::testing::{FakeUser, Fault};
 use serde_json::Value;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn a_hundred_concurrent_requests_for_one_credential_sign_in_once() {

@@ -10,8 +10,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use clerk_basic_auth::{ClerkBasicAuthConfig, ConfigError, SessionStore};
+
+use crate::common::*;
 
 const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use clerk_basic_auth::testing::{FakeClerk, Fault};
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn a_token_from_a_rotated_key_passes_as_soon_as_a_refetch_is_allowed() {

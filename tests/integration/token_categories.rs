@@ -2,8 +2,9 @@
 //! machine tokens as Clerk does, and the layer admits session tokens, template tokens only where
 //! it hands them out, and machine tokens never.
 
-use crate::common::*;
 use serde_json::{Value, json};
+
+use crate::common::*;
 
 const SESSION: &str = "cl_B7d4PD111AAA";
 const TEMPLATE: &str = "cl_B7d4PD222AAA";

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use clerk_basic_auth::testing::Fault;
 use serde_json::Value;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn a_token_request_gets_clerks_session_token_as_an_oauth_response() {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use serde_json::json;
+
+use crate::common::*;
 
 fn claims(clerk: &clerk_basic_auth::testing::FakeClerk, exp: u64) -> serde_json::Value {
     let now = unix_now();
