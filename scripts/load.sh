@@ -81,11 +81,11 @@ rps() {
   awk '/Requests\/sec/ {print $2}' <<< "$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-stat() { curl -sSf "http://$BARE/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
-reset_stats() { curl -sSf -o /dev/null -X POST "http://$BARE/stats/reset"; }
+stat() { curl -sSf "http://$CONTROL/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
+reset_stats() { curl -sSf -o /dev/null -X POST "http://$CONTROL/stats/reset"; }
 # Admissions, slow admissions and nanoseconds in the layer's call of a rotation layer since
 # the last call, and zero again.
-probe() { curl -sSf -X POST "http://$BARE/probe/$1"; }
+probe() { curl -sSf -X POST "http://$CONTROL/probe/$1"; }
 # "<slow> %, <mean> us" of a probe's counts.
 probed() {
   local requests slow nanos

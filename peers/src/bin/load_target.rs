@@ -23,8 +23,9 @@
 //! `ready`. Without `redis-url` (e.g. `redis://127.0.0.1:6379/0`) there is no Redis layer and
 //! no `REDIS_LAYER` in `env`.
 //!
-//! On the bare port: `GET /stats` answers the fake Clerk's counters, `POST /stats/reset` zeroes
-//! them, and `POST /probe/10k` and `POST /probe/20k` answer `<requests> <slow> <nanoseconds>`
+//! On the control port (`CONTROL`; kept apart so that the bare routes have no layer around
+//! them): `GET /stats` answers the fake Clerk's counters, `POST /stats/reset` zeroes them, and
+//! `POST /probe/10k` and `POST /probe/20k` answer `<requests> <slow> <nanoseconds>`
 //! for the two rotation layers since the last such call: how many requests the layer admitted,
 //! how many of them took the layer's `call` at least [`SLOW`] (a signature verified, i.e. a miss
 //! of the verified-token cache, rather than a hit of about a microsecond), and the time of all
@@ -89,11 +90,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/2/ileap/tad", get(transport_activity_data))
         .route("/3/footprints", get(list_footprints_v3));
     let probes = Probes { cache_10k: Arc::default(), cache_20k: Arc::default() };
-    let bare = routes
-        .clone()
+    // The baseline: the same routes with no layer at all (the script's counters are on a port of
+    // their own, so their `Extension` layers are not in the baseline's way).
+    let bare = routes.clone().route("/token-shape", post(token_shape));
+    let control = Router::new()
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
-        .route("/token-shape", post(token_shape))
         .route("/probe/{name}", post(take_probe))
         .layer(Extension(Arc::clone(&clerk)))
         .layer(Extension(probes.clone()));
@@ -102,8 +104,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let light = || Router::new().route("/light", get(light));
 
     let mut env = format!(
-        "BARE={}\nLAYER={}\nPEER={}\nROTATE_10K={}\nROTATE_20K={}\n",
+        "BARE={}\nCONTROL={}\nLAYER={}\nPEER={}\nROTATE_10K={}\nROTATE_20K={}\n",
         serve(bare).await?,
+        serve(control).await?,
         serve(layered).await?,
         serve_jwt_authorizer(&clerk.public_key_pem(), clerk.url()).await?,
         serve_probed(light(), &config, &probes.cache_10k).await?,
