@@ -5,7 +5,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now (0 on a clock set before 1970).
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
+    unix_now_millis() / 1000
+}
+
+/// Milliseconds since the Unix epoch, now (0 on a clock set before 1970): for a caller that
+/// needs seconds for the rules and finer time for something else from one reading.
+pub(crate) fn unix_now_millis() -> u64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Seconds since the epoch as a `SystemTime`, clamped to the year 9999 so that no claim value

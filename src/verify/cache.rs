@@ -7,7 +7,6 @@ use quick_cache::sync::Cache;
 
 use super::jwks::KeySet;
 use crate::claims::ClerkClaims;
-use crate::clock::unix_now;
 
 /// A bounded map from token text to the claims it was verified with (quick_cache, lock-free
 /// reads). Concurrency: every method may be called from any number of tasks at once.
@@ -28,11 +27,11 @@ impl VerifiedTokens {
         Self { cache: Cache::new(capacity), leeway }
     }
 
-    /// The claims of a remembered `token`, if it is still within its validity and its key is
-    /// still among `keys`; otherwise it is forgotten (and verified from scratch next time).
-    pub(super) fn get(&self, token: &str, keys: &KeySet) -> Option<ClerkClaims> {
+    /// The claims of a remembered `token`, if it is still within its validity at `now` (Unix
+    /// seconds) and its key is still among `keys`; otherwise it is forgotten (and verified from
+    /// scratch next time).
+    pub(super) fn get(&self, token: &str, keys: &KeySet, now: u64) -> Option<ClerkClaims> {
         let entry = self.cache.get(token)?;
-        let now = unix_now();
         let in_time = entry.claims.expires_at_secs().saturating_add(self.leeway) >= now
             && entry.claims.not_before_secs().is_none_or(|nbf| nbf <= now.saturating_add(self.leeway));
         if in_time && keys.get(entry.kid.as_deref()).is_some() {

@@ -18,6 +18,7 @@ use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use crate::clerk::fapi::FapiClient;
+use crate::clock::unix_now_millis;
 
 /// Where the keys come from and how often they are fetched, each with its default.
 #[derive(Debug, Clone)]
@@ -72,7 +73,9 @@ pub(crate) struct KeySet {
     fixed: Option<Arc<VerifyKey>>,
     /// The JWKS document, served by the discovery routes.
     document: Bytes,
-    fetched_at: Option<Instant>,
+    /// When the set was fetched, in Unix milliseconds (wall-clock time, so that a request reads
+    /// one clock for the TTL and for the token rules).
+    fetched_at: Option<u64>,
 }
 
 impl KeySet {
@@ -174,11 +177,14 @@ impl KeyStore {
         }
     }
 
-    /// The current key set, without a lock. Past its TTL, a refresh starts in the background
-    /// (the current keys keep serving meanwhile).
-    pub(crate) fn snapshot(self: &Arc<Self>) -> arc_swap::Guard<Arc<KeySet>> {
+    /// The current key set at `now_millis` (Unix milliseconds), without a lock. Past its TTL, a
+    /// refresh starts in the background (the current keys keep serving meanwhile). A wall clock
+    /// set back before the fetch counts as past the TTL too: one refresh too many, never one
+    /// too few.
+    pub(crate) fn snapshot(self: &Arc<Self>, now_millis: u64) -> arc_swap::Guard<Arc<KeySet>> {
         let set = self.current.load();
-        if set.fetched_at.is_some_and(|at| at.elapsed() > self.ttl) {
+        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        if set.fetched_at.is_some_and(|at| now_millis.checked_sub(at).is_none_or(|age| age > ttl)) {
             self.refresh_in_background();
         }
         set
@@ -302,7 +308,7 @@ fn parse(document: Bytes) -> Option<KeySet> {
     if by_kid.is_empty() {
         return None;
     }
-    Some(KeySet { by_kid, fixed: None, document, fetched_at: Some(Instant::now()) })
+    Some(KeySet { by_kid, fixed: None, document, fetched_at: Some(unix_now_millis()) })
 }
 
 #[cfg(test)]
@@ -369,5 +375,45 @@ mod tests {
         assert!(FixedKey::from_pem(&pem.replace('\n', "\\n")).is_ok());
         assert!(FixedKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
         assert!(FixedKey::from_pem("not a key").is_err());
+    }
+
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn keys_past_their_ttl_or_fetched_after_now_are_refreshed_in_the_background() {
+        let clerk = crate::testing::FakeClerk::builder().start().await;
+        let api = crate::clerk::frontend_api::FrontendApi::parse(clerk.url()).unwrap();
+        let fapi = FapiClient::new(api, &crate::clerk::call::HttpSettings::new().unwrap());
+        let settings = KeySettings { refetch_interval: Duration::ZERO, ttl: Duration::from_secs(60), fixed_key: None };
+        let store = Arc::new(KeyStore::new(&settings, fapi));
+        let kid = clerk.kids().remove(0);
+        assert!(store.key_after_refetch(Some(&kid)).await.unwrap().is_some());
+        let fetches = || clerk.stats().jwks_fetches;
+        // A refresh asked Clerk, and is over (so the next one may start).
+        let refreshed = |before: u64| {
+            let (clerk, store) = (&clerk, &store);
+            async move {
+                for _ in 0..200 {
+                    if clerk.stats().jwks_fetches > before && !store.refreshing.load(Ordering::Acquire) {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                false
+            }
+        };
+        let fetched_at = store.current.load().fetched_at.unwrap();
+
+        let before = fetches();
+        assert!(store.snapshot(fetched_at + 59_000).get(Some(&kid)).is_some());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(fetches(), before, "within the TTL nothing is fetched");
+
+        assert!(store.snapshot(fetched_at + 61_000).get(Some(&kid)).is_some(), "old keys serve meanwhile");
+        assert!(refreshed(before).await, "past the TTL a refresh starts");
+
+        let fetched_at = store.current.load().fetched_at.unwrap();
+        let before = fetches();
+        store.snapshot(fetched_at - 1_000);
+        assert!(refreshed(before).await, "a wall clock set back before the fetch refreshes too");
     }
 }

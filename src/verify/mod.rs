@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::auth_error::AuthError;
 use crate::claims::{Claim, ClerkClaims, KnownClaims, Payload};
-use crate::clock::unix_now;
+use crate::clock::{unix_now, unix_now_millis};
 use crate::telemetry;
 use cache::VerifiedTokens;
 use header::{HEADER_BUFFER, Header, LastHeader, Segments};
@@ -91,8 +91,11 @@ impl Verifier {
 
     /// Verifies `token` with the keys at hand, without waiting for anything.
     pub(crate) fn verify_now(&self, token: &str) -> Verdict {
-        let keys = self.keys.snapshot();
-        if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys)) {
+        // One clock reading for the keys' TTL, the remembered token's lifetime and the rules.
+        let now_millis = unix_now_millis();
+        let now = now_millis / 1000;
+        let keys = self.keys.snapshot(now_millis);
+        if let Some(claims) = self.verified.as_ref().and_then(|verified| verified.get(token, &keys, now)) {
             telemetry::remembered_token();
             return Verdict::Verified(claims);
         }
@@ -115,7 +118,7 @@ impl Verifier {
             },
         };
         match keys.get(kid) {
-            Some(key) => match self.check(&segments, key) {
+            Some(key) => match self.check(&segments, key, now) {
                 Ok(claims) => {
                     if seen.is_none() {
                         self.last_header.remember(segments.header, kid);
@@ -140,7 +143,7 @@ impl Verifier {
         };
         match self.keys.key_after_refetch(kid.as_deref()).await {
             Ok(Some(key)) => {
-                let claims = self.check(&segments, &key)?;
+                let claims = self.check(&segments, &key, unix_now())?;
                 Ok(self.remember(&token, claims, kid.as_deref()))
             }
             Ok(None) => Err(AuthError::UnknownKey),
@@ -164,7 +167,7 @@ impl Verifier {
     /// rules of Clerk's backend SDK: `exp` required and not past, `nbf` and `iat` not in the
     /// future (each with the leeway), `iss` the instance's, `sub` a string, `azp` in the
     /// allow-list when there is one, no machine `sub`, no `pending` session unless allowed.
-    fn check(&self, segments: &Segments<'_>, key: &VerifyKey) -> Result<ClerkClaims, AuthError> {
+    fn check(&self, segments: &Segments<'_>, key: &VerifyKey, now: u64) -> Result<ClerkClaims, AuthError> {
         let Segments { payload, signing_input, signature, .. } = *segments;
         // RS256 signatures are as long as the modulus: up to 4096 bits on the stack, longer ones
         // (up to 8192 bits, the largest key verification accepts) on the heap.
@@ -184,14 +187,14 @@ impl Verifier {
         let json = String::from_utf8(json).map_err(|_| AuthError::Malformed)?;
         let known = {
             let claims = Payload::parse(&json).ok_or(AuthError::Malformed)?;
-            self.check_claims(&claims)?;
+            self.check_claims(&claims, now)?;
             KnownClaims::from_payload(&claims).ok_or(AuthError::MissingClaim("sub"))?
         };
         Ok(ClerkClaims::new(known, json))
     }
 
-    fn check_claims(&self, claims: &Payload<'_>) -> Result<(), AuthError> {
-        let now = unix_now();
+    /// The claim rules at `now` (Unix seconds).
+    fn check_claims(&self, claims: &Payload<'_>, now: u64) -> Result<(), AuthError> {
         let time = |claim: &Claim<'_>, name: &'static str| match claim {
             Claim::Absent => Ok(None),
             claim => claim.number().map(Some).ok_or(AuthError::MissingClaim(name)),
