@@ -126,6 +126,22 @@ pub async fn access_token(addr: SocketAddr, user: &str, password: &str) -> Strin
     body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// `n` token requests for one credential at once, each answered 200: their access tokens, in
+/// the order the requests were made.
+pub async fn concurrent_access_tokens(addr: SocketAddr, user: &str, password: &str, n: usize) -> Vec<String> {
+    let requests: Vec<_> = (0..n)
+        .map(|_| {
+            let (user, password) = (user.to_owned(), password.to_owned());
+            tokio::spawn(async move { access_token(addr, &user, &password).await })
+        })
+        .collect();
+    let mut tokens = Vec::with_capacity(n);
+    for request in requests {
+        tokens.push(request.await.unwrap());
+    }
+    tokens
+}
+
 /// The claims of a JWT, unverified (for assertions on what Clerk put in).
 pub fn claims_of(jwt: &str) -> Value {
     use base64::Engine as _;

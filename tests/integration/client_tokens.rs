@@ -126,9 +126,7 @@ async fn a_dropped_client_leads_to_exactly_one_new_sign_in() {
     assert_eq!(claims_of(&from_dropped)["sid"], claims_of(&first)["sid"]);
     clerk.set_drop_clients(false);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let requests: Vec<_> = (0..5).map(|_| tokio::spawn(access_token(addr, USER, PASSWORD))).collect();
-    for request in requests {
-        let token = request.await.unwrap();
+    for token in concurrent_access_tokens(addr, USER, PASSWORD, 5).await {
         assert_ne!(claims_of(&token)["sid"], claims_of(&first)["sid"], "a new session on a new client");
     }
     let stats = clerk.stats();

@@ -188,11 +188,7 @@ async fn twenty_concurrent_requests_for_one_credential_make_exactly_one_sign_in_
     let clerk = trusting_clerk().await;
     clerk.set_latency(Duration::from_millis(100));
     let addr = serve(secret_config(&clerk)).await;
-    let requests: Vec<_> = (0..20).map(|_| tokio::spawn(access_token(addr, USER, PASSWORD))).collect();
-    let mut tokens = Vec::new();
-    for request in requests {
-        tokens.push(request.await.unwrap());
-    }
+    let mut tokens = concurrent_access_tokens(addr, USER, PASSWORD, 20).await;
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "everyone got the one token");
     let stats = clerk.stats();

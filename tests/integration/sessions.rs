@@ -13,11 +13,7 @@ async fn a_hundred_concurrent_requests_for_one_credential_sign_in_once() {
     let clerk = clerk().await;
     clerk.set_latency(Duration::from_millis(200));
     let addr = serve(config(&clerk)).await;
-    let requests: Vec<_> = (0..100).map(|_| tokio::spawn(access_token(addr, USER, PASSWORD))).collect();
-    let mut tokens = Vec::new();
-    for request in requests {
-        tokens.push(request.await.unwrap());
-    }
+    let mut tokens = concurrent_access_tokens(addr, USER, PASSWORD, 100).await;
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "everyone got the one token");
     let stats = clerk.stats();
@@ -89,9 +85,7 @@ async fn a_revoked_session_leads_to_exactly_one_new_sign_in() {
     let first = access_token(addr, USER, PASSWORD).await;
     assert_eq!(clerk.revoke_sessions(USER), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let requests: Vec<_> = (0..10).map(|_| tokio::spawn(access_token(addr, USER, PASSWORD))).collect();
-    for request in requests {
-        let token = request.await.unwrap();
+    for token in concurrent_access_tokens(addr, USER, PASSWORD, 10).await {
         assert_ne!(claims_of(&token)["sid"], claims_of(&first)["sid"], "a new session");
     }
     let stats = clerk.stats();
